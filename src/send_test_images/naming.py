@@ -65,7 +65,8 @@ def normalize_data_type(data_type: str) -> str:
 
 def check_number(number: int) -> int:
     """Return `number` if it fits the 8-digit file-number field."""
-    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= MAX_FILE_NUMBER:
+    is_int = isinstance(number, int) and not isinstance(number, bool)
+    if not is_int or not 0 <= number <= MAX_FILE_NUMBER:
         raise InvalidName(f"file number {number!r} is not allowed: use 0 to {MAX_FILE_NUMBER}")
     return number
 
@@ -83,7 +84,8 @@ def check_date(date: str) -> str:
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
-        raise InvalidName(f"reduction level {level!r} is not allowed: use one of {', '.join(LEVELS)}")
+        allowed = ", ".join(LEVELS)
+        raise InvalidName(f"reduction level {level!r} is not allowed: use one of {allowed}")
     return level
 
 
