@@ -15,17 +15,19 @@ Foreign exceptions (httpx, botocore, OSError) are translated once, where they ha
 
 from __future__ import annotations
 
+from .exitcodes import ExitCode
+
 
 class SendTestImagesError(Exception):
     """Base class: the CLI prints `str(error)` on one line and exits with `exit_code`."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILED
 
 
 class UsageError(SendTestImagesError, ValueError):
     """The user asked for something that is not allowed; the message names value and rule."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class InvalidName(UsageError):

@@ -1,0 +1,51 @@
+"""Test-wide guards: every test gets its own state home, and nothing leaves the machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # AF_UNIX paths and the like
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name that is not localhost: refuse rather than resolve
+
+
+def _guarded(real):  # type: ignore[no-untyped-def]
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        if not _is_local(address):
+            raise ConnectionRefusedError(f"tests may only connect to loopback, not {address!r}")
+        return real(self, address)
+
+    return connect
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only():  # type: ignore[no-untyped-def]
+    socket.socket.connect = _guarded(_real_connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded(_real_connect_ex)  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Counters, journal and local-site data of one test never leak into another or the user's."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("SEND_TEST_IMAGES_HOME", str(home))
+    monkeypatch.delenv("SEND_TEST_IMAGES_API", raising=False)
+    return home
