@@ -1,0 +1,48 @@
+"""How long make_frame takes for the big and the small camera (the whole product set aims at
+4096^2 < 1.5 s and 768^2 < 50 ms, so synth alone aims at <= 0.7 s and <= 20 ms).
+
+`python -m bench synth [--runs=N]`. Prints the median over N runs after one warm-up run (the
+warm-up also builds the camera's cached fixed pattern, which every later frame reuses).
+Writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from send_test_images.profiles import get_camera
+from send_test_images.synth import FrameSpec, make_frame
+
+DEFAULT_RUNS = 7
+CASES = (("sq4k", "light", 0.7), ("sq768", "light", 0.020))  # camera, kind, target seconds
+
+
+def time_frame(camera_name: str, kind: str, runs: int) -> tuple[float, float, int]:
+    """Median and best seconds of make_frame, and the number of stars drawn."""
+    camera = get_camera(camera_name)
+    spec = FrameSpec(kind=kind)
+    frame = make_frame(spec, camera, seed=0)
+    seconds = []
+    for seed in range(1, runs + 1):
+        start = time.perf_counter()
+        frame = make_frame(spec, camera, seed=seed)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), min(seconds), len(frame.truth)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench synth")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    args = parser.parse_args(argv)
+    for camera_name, kind, target in CASES:
+        median, best, stars = time_frame(camera_name, kind, args.runs)
+        verdict = "ok" if median <= target else "SLOW"
+        print(f"synth {camera_name} {kind}: median {median * 1000:7.1f} ms, best "
+              f"{best * 1000:7.1f} ms, {stars} stars (target {target * 1000:.0f} ms: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
