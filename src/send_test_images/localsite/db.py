@@ -1,0 +1,241 @@
+"""The local site's SQLite database: every query lives here.
+
+One connection guarded by a lock: the API thread and the ingestion thread both use it, writes
+are tiny, and WAL keeps readers from waiting on the writer. Rows merge by
+(base_filename, s3_directory), because the files of one exposure land in any order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB_NAME = "site.sqlite3"
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+FLAGS = ("fits_01_exists", "fits_10_exists", "jpg_medium_exists", "jpg_small_exists")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    image_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    base_filename TEXT NOT NULL,
+    s3_directory TEXT NOT NULL,
+    site TEXT NOT NULL,
+    data_type TEXT,
+    capture_date REAL,
+    exposure_time REAL,
+    filter_used TEXT,
+    right_ascension REAL,
+    declination REAL,
+    azimuth REAL,
+    altitude REAL,
+    airmass REAL,
+    username TEXT,
+    user_id TEXT,
+    header TEXT,
+    fits_01_exists INTEGER NOT NULL DEFAULT 0,
+    fits_10_exists INTEGER NOT NULL DEFAULT 0,
+    jpg_medium_exists INTEGER NOT NULL DEFAULT 0,
+    jpg_small_exists INTEGER NOT NULL DEFAULT 0,
+    jpg_medium_key TEXT,
+    jpg_small_key TEXT,
+    UNIQUE (base_filename, s3_directory)
+);
+CREATE INDEX IF NOT EXISTS images_by_site_date ON images (site, capture_date);
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    site TEXT,
+    etag TEXT,
+    size_bytes INTEGER,
+    upload_timestamp_s REAL NOT NULL,
+    expire_timestamp_s REAL
+);
+CREATE INDEX IF NOT EXISTS objects_by_site ON objects (site, upload_timestamp_s);
+CREATE TABLE IF NOT EXISTS info_channels (
+    site TEXT NOT NULL,
+    channel INTEGER NOT NULL,
+    base_filename TEXT NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (site, channel)
+);
+"""
+
+HEADER_COLUMNS = (
+    "data_type",
+    "capture_date",
+    "exposure_time",
+    "filter_used",
+    "right_ascension",
+    "declination",
+    "azimuth",
+    "altitude",
+    "airmass",
+    "username",
+    "user_id",
+)
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """One stored S3 object as recentuploads reports it."""
+
+    key: str
+    site: str | None
+    etag: str | None
+    size_bytes: int
+    upload_timestamp_s: float
+    expire_timestamp_s: float | None
+
+
+class SiteDB:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {DEFAULT_BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- objects (what landed in S3) -------------------------------------------------------
+
+    def object_etag(self, key: str) -> str | None:
+        rows = self._query("SELECT etag FROM objects WHERE key = ?", (key,))
+        return rows[0]["etag"] if rows else None
+
+    def record_object(self, record: ObjectRecord) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO objects (key, site, etag, size_bytes, upload_timestamp_s, "
+                "expire_timestamp_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "site = excluded.site, etag = excluded.etag, size_bytes = excluded.size_bytes, "
+                "upload_timestamp_s = excluded.upload_timestamp_s, "
+                "expire_timestamp_s = excluded.expire_timestamp_s",
+                (
+                    record.key,
+                    record.site,
+                    record.etag,
+                    record.size_bytes,
+                    record.upload_timestamp_s,
+                    record.expire_timestamp_s,
+                ),
+            )
+
+    def recent_uploads(self, site: str | None, limit: int) -> list[ObjectRecord]:
+        where, params = ("WHERE site = ?", (site,)) if site else ("", ())
+        rows = self._query(
+            f"SELECT * FROM objects {where} ORDER BY upload_timestamp_s DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [ObjectRecord(**dict(row)) for row in rows]
+
+    # --- images (the merged row per exposure) ------------------------------------------------
+
+    def _ensure_image(self, conn: sqlite3.Connection, base: str, directory: str, site: str) -> None:
+        conn.execute(
+            "INSERT INTO images (base_filename, s3_directory, site) VALUES (?, ?, ?) "
+            "ON CONFLICT (base_filename, s3_directory) DO NOTHING",
+            (base, directory, site),
+        )
+
+    def set_header(
+        self, base: str, directory: str, site: str, values: dict[str, Any], header: dict[str, str]
+    ) -> None:
+        """Fill the row from a header; unknown columns in `values` are a programming error."""
+        unknown = set(values) - set(HEADER_COLUMNS)
+        if unknown:
+            raise ValueError(f"not header columns: {sorted(unknown)}")
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        with self._tx() as conn:
+            self._ensure_image(conn, base, directory, site)
+            conn.execute(
+                f"UPDATE images SET {assignments}, header = ? "
+                "WHERE base_filename = ? AND s3_directory = ?",
+                (*values.values(), json.dumps(header), base, directory),
+            )
+
+    def set_flag(
+        self, base: str, directory: str, site: str, flag: str, key: str | None = None
+    ) -> None:
+        """Mark one file of the exposure as present; a JPG also remembers its key for URLs."""
+        if flag not in FLAGS:
+            raise ValueError(f"flag {flag!r} is not one of {FLAGS}")
+        extra = ""
+        params: tuple[Any, ...] = ()
+        if flag == "jpg_medium_exists":
+            extra, params = ", jpg_medium_key = ?", (key,)
+        elif flag == "jpg_small_exists":
+            extra, params = ", jpg_small_key = ?", (key,)
+        with self._tx() as conn:
+            self._ensure_image(conn, base, directory, site)
+            conn.execute(
+                f"UPDATE images SET {flag} = 1{extra} WHERE base_filename = ? AND s3_directory = ?",
+                (*params, base, directory),
+            )
+
+    def latest_images(self, site: str, limit: int, directory: str = "data") -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT * FROM images WHERE site = ? AND s3_directory = ? AND jpg_medium_exists = 1 "
+            "AND capture_date IS NOT NULL ORDER BY capture_date DESC, image_id DESC LIMIT ?",
+            (site, directory, limit),
+        )
+        return [dict(row) for row in rows]
+
+    def image(self, base: str, directory: str | None = None) -> dict[str, Any] | None:
+        """The row for a base filename; `data` wins over `info-images` when both exist."""
+        if directory is None:
+            rows = self._query(
+                "SELECT * FROM images WHERE base_filename = ? "
+                "ORDER BY s3_directory = 'data' DESC LIMIT 1",
+                (base,),
+            )
+        else:
+            rows = self._query(
+                "SELECT * FROM images WHERE base_filename = ? AND s3_directory = ?",
+                (base, directory),
+            )
+        return dict(rows[0]) if rows else None
+
+    # --- info channels -------------------------------------------------------------------------
+
+    def set_info_channel(self, site: str, channel: int, base: str, now_s: float) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO info_channels (site, channel, base_filename, updated_s) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (site, channel) DO UPDATE SET "
+                "base_filename = excluded.base_filename, updated_s = excluded.updated_s",
+                (site, channel, base, now_s),
+            )
+
+    def info_channel(self, site: str, channel: int) -> str | None:
+        rows = self._query(
+            "SELECT base_filename FROM info_channels WHERE site = ? AND channel = ?",
+            (site, channel),
+        )
+        return rows[0]["base_filename"] if rows else None

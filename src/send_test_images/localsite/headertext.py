@@ -1,0 +1,110 @@
+"""Read a `.txt` header the way Photon Ranch ingestion reads it (protocol page §3).
+
+The real service does not use a FITS parser: it cuts the text into 80-byte cards and applies a
+few string rules. Reproducing those rules (including their quirks, such as a value written with
+its own quotes reading back as empty) is the point, so that a header that looks fine locally but
+would be mangled on the real site is mangled here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+CARD_LENGTH = 80
+KEY_LENGTH = 8
+VALUE_START = 10
+"""Columns 9-10 hold the value indicator `= `; the value part starts after it."""
+END_KEY = "END"
+QUOTE = "'"
+COMMENT_SEPARATOR = "/"
+
+RA_KEYS = ("CRVAL1", "RAHRS")
+"""Where the RA comes from, in order of preference: CRVAL1 in degrees, else RAHRS in hours."""
+
+DEC_KEYS = ("CRVAL2", "DEC")
+DEGREES_PER_HOUR = 15.0
+DATE_OBS_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
+
+
+def parse_header_text(text: str) -> dict[str, str]:
+    """Cards to a dict of strings: key = first 8 characters stripped, value by the quote rule.
+
+    A later card with the same key wins, as it does in a dict filled card by card. Reading stops
+    at the `END` card; a missing END just means reading to the end of the text.
+    """
+    header: dict[str, str] = {}
+    for start in range(0, len(text), CARD_LENGTH):
+        card = text[start : start + CARD_LENGTH]
+        key = card[:KEY_LENGTH].strip()
+        if key == END_KEY:
+            break
+        if not key:
+            continue
+        header[key] = _card_value(card[VALUE_START:])
+    return header
+
+
+def _card_value(value_part: str) -> str:
+    """Between the first two quotes if the part before any `/` holds a quote, else before `/`.
+
+    Values are stripped, so astropy's padded `'L       '` reads as `L`; a value written with its
+    own quotes (`"'L'"`, which astropy stores as three quotes each side) reads as empty, as on
+    the real service.
+    """
+    if QUOTE in value_part.split(COMMENT_SEPARATOR, 1)[0]:
+        return value_part.split(QUOTE)[1].strip()
+    return value_part.split(COMMENT_SEPARATOR, 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class Pointing:
+    """What ingestion must find in a header before it creates a row."""
+
+    date_obs: dt.datetime
+    """UTC, timezone-aware."""
+    ra_hours: float
+    dec_degrees: float
+
+
+def required_fields(header: dict[str, str]) -> Pointing | None:
+    """DATE-OBS plus an RA (CRVAL1 or RAHRS) plus a Dec (CRVAL2 or DEC), else None.
+
+    The service stores RA in hours: CRVAL1 is in degrees, RAHRS already in hours.
+    """
+    date_obs = parse_date_obs(header.get("DATE-OBS", ""))
+    ra = _first_float(header, RA_KEYS)
+    dec = _first_float(header, DEC_KEYS)
+    if date_obs is None or ra is None or dec is None:
+        return None
+    ra_key, ra_value = ra
+    ra_hours = ra_value / DEGREES_PER_HOUR if ra_key == "CRVAL1" else ra_value
+    return Pointing(date_obs=date_obs, ra_hours=ra_hours, dec_degrees=dec[1])
+
+
+def _first_float(header: dict[str, str], keys: tuple[str, ...]) -> tuple[str, float] | None:
+    for key in keys:
+        value = to_float(header.get(key))
+        if value is not None:
+            return key, value
+    return None
+
+
+def to_float(value: str | None) -> float | None:
+    """A header string as a number, or None when it is missing, empty or not numeric."""
+    if value is None:
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def parse_date_obs(value: str) -> dt.datetime | None:
+    """`YYYY-MM-DDTHH:MM:SS[.sss]` as an aware UTC datetime, or None if it is not that."""
+    for fmt in DATE_OBS_FORMATS:
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+    return None

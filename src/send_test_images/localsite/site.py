@@ -1,0 +1,262 @@
+"""Start and stop the whole local Photon Ranch: weed, the ingestion watcher and the API.
+
+Everything lives in one data dir and survives restarts (S3 objects in `s3/`, rows in
+`site.sqlite3`). One site per data dir: an flock on `site.lock` is held while it runs (the
+kernel drops it if the process dies), and `site.json` says where it answers, so a command can
+reuse a running `serve` instead of starting a second S3 server on the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import uvicorn
+
+from ..errors import LocalSiteError
+from .api import ApiContext, make_app
+from .db import DEFAULT_DB_NAME, SiteDB
+from .ingest import Ingestor
+from .s3server import DEFAULT_HOST, S3Server, find_weed
+from .watch import BucketWatcher
+
+LOCK_NAME = "site.lock"
+SITE_JSON = "site.json"
+DEFAULT_API_START_TIMEOUT = 10.0
+DEFAULT_HEALTH_TIMEOUT = 2.0
+DEFAULT_STOP_DRAIN = 2.0
+"""On stop, how long to let ingestion finish what already landed (the rest is reconciled on
+the next start)."""
+DEFAULT_POLL_INTERVAL = 0.02
+DEFAULT_SIGNAL_POLL = 0.5
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold the data dir's flock, or say who holds it."""
+    handle = (data_dir / LOCK_NAME).open("a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        info = read_site_json(data_dir) or {}
+        pid = info.get("pid", "?")
+        url = info.get("api_url", "an unknown URL")
+        raise LocalSiteError(
+            f"{data_dir} is already served by pid {pid} at {url}: use that site, stop it, "
+            "or choose another data dir"
+        ) from None
+    return handle
+
+
+def read_site_json(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads((Path(data_dir) / SITE_JSON).read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _healthy(api_url: str, timeout: float = DEFAULT_HEALTH_TIMEOUT) -> dict[str, Any] | None:
+    try:
+        answer = httpx.get(f"{api_url}/health", timeout=timeout)
+        body = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return body if answer.status_code == 200 and isinstance(body, dict) and body.get("ok") else None
+
+
+class LocalSite:
+    """A running local site (ours, or a `serve` found in the same data dir)."""
+
+    def __init__(self, data_dir: Path, api_url: str, s3_url: str, *, owned: bool) -> None:
+        self.data_dir = Path(data_dir)
+        self.api_url = api_url
+        self.s3_url = s3_url
+        self.owned = owned
+        self.pid = os.getpid()
+        self.s3_start_seconds: float | None = None
+        self._parts: list[Any] = []
+        self._lock_handle: IO[str] | None = None
+        self._ingestor: Ingestor | None = None
+
+    # --- starting ----------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        data_dir: Path | str,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        weed: Path | None = None,
+    ) -> LocalSite:
+        """Start weed, the watcher and the API on `host:port` (0 = a free port)."""
+        data = Path(data_dir).expanduser().resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        site = cls(data, "", "", owned=True)
+        site._lock_handle = _lock_data_dir(data)
+        try:
+            site._start_parts(host, port, weed)
+        except BaseException:
+            site.stop()
+            raise
+        return site
+
+    def _start_parts(self, host: str, port: int, weed: Path | None) -> None:
+        db = SiteDB(self.data_dir / DEFAULT_DB_NAME)
+        self._parts.append(db)
+        s3 = S3Server(self.data_dir, host=host, weed=weed)
+        self._parts.append(s3)
+        s3.start()
+        self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
+
+        ingestor = Ingestor(db, s3.client(), s3.bucket)
+        ingestor.start()
+        self._parts.append(ingestor)
+        self._ingestor = ingestor
+        watcher = BucketWatcher(
+            weed=weed or find_weed(),
+            filer_address=s3.filer_address,
+            bucket=s3.bucket,
+            on_object=ingestor.submit,
+            on_restart=ingestor.reconcile,
+            log_path=s3.log_path,
+        )
+        watcher.start()
+        self._parts.append(watcher)
+        ingestor.reconcile()
+
+        context = ApiContext(db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url)
+        api = _ApiThread(make_app(context), host, port)
+        self._parts.append(api)
+        self.api_url = api.start()
+        self._write_site_json()
+
+    def _write_site_json(self) -> None:
+        info = {"pid": self.pid, "api_url": self.api_url, "s3_url": self.s3_url}
+        path = self.data_dir / SITE_JSON
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(info, indent=2))
+        temporary.replace(path)
+
+    @classmethod
+    def connect(cls, data_dir: Path | str) -> LocalSite | None:
+        """The `serve` running on this data dir, if one answers /health; else None."""
+        data = Path(data_dir).expanduser().resolve()
+        info = read_site_json(data)
+        if not info or not isinstance(info.get("api_url"), str):
+            return None
+        health = _healthy(info["api_url"])
+        if health is None:
+            return None
+        site = cls(data, info["api_url"], str(health.get("s3_url", "")), owned=False)
+        site.pid = int(info.get("pid", 0))
+        return site
+
+    @classmethod
+    def connect_or_start(
+        cls, data_dir: Path | str, host: str = DEFAULT_HOST, port: int = 0
+    ) -> LocalSite:
+        """Reuse a running `serve` on this data dir, or start a private site (stopped by stop())."""
+        running = cls.connect(data_dir)
+        return running if running is not None else cls.start(data_dir, host, port)
+
+    # --- running -----------------------------------------------------------------------------
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once every object that landed so far is ingested (only for a site we own)."""
+        if self._ingestor is None:
+            raise LocalSiteError(f"the site at {self.api_url} runs in pid {self.pid}, not here")
+        return self._ingestor.wait_idle(timeout)
+
+    def stop(self) -> None:
+        """Stop what we started, newest first; a connected site is left running."""
+        if self._ingestor is not None:
+            self._ingestor.wait_idle(DEFAULT_STOP_DRAIN)
+        parts, self._parts = self._parts, []
+        for part in reversed(parts):
+            stop = getattr(part, "stop", None) or part.close
+            stop()
+        self._ingestor = None
+        if self._lock_handle is not None:
+            info = read_site_json(self.data_dir)
+            if info and info.get("pid") == self.pid:
+                with contextlib.suppress(OSError):
+                    (self.data_dir / SITE_JSON).unlink()
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def __enter__(self) -> LocalSite:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _ApiThread:
+    """uvicorn on a socket we bound ourselves (so port 0 gives a known port), in a thread."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((host, port))
+        except OSError as exc:
+            self.sock.close()
+            raise LocalSiteError(
+                f"cannot listen on {host}:{port} ({exc}): choose another port"
+            ) from exc
+        self.sock.listen()
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name="localsite-api",
+            daemon=True,
+        )
+
+    def start(self, timeout: float = DEFAULT_API_START_TIMEOUT) -> str:
+        host, port = self.sock.getsockname()[:2]
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise LocalSiteError(f"the API did not start on {host}:{port} within {timeout:g} s")
+            time.sleep(DEFAULT_POLL_INTERVAL)
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join()
+        self.sock.close()
+
+
+def serve(
+    data_dir: Path | str, host: str = DEFAULT_HOST, port: int = 0, *, out: IO[str] = sys.stdout
+) -> int:
+    """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0."""
+    stopping = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with LocalSite.start(data_dir, host, port) as site:
+            print(f"Local Photon Ranch API: {site.api_url}", file=out)
+            print(f"Local S3 (weed):        {site.s3_url}", file=out)
+            print(f"Data:                   {site.data_dir}  (Ctrl-C to stop)", file=out, flush=True)
+            while not stopping.wait(DEFAULT_SIGNAL_POLL):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

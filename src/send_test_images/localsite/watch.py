@@ -1,0 +1,179 @@
+"""Hear about every object that lands in the bucket: the local stand-in for S3 -> Lambda events.
+
+`weed filer.meta.tail` streams the filer's metadata changes as pretty-printed JSON objects, one
+per change, within milliseconds of the upload's 204. It is a child process of ours; if it dies
+while the site runs it is started again and the owner is asked to reconcile (list the bucket),
+so nothing that landed in between is missed. Ingestion is idempotent, so duplicates are fine.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+import logging
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPLAY = "30s"
+"""History replayed when the tail starts, to cover the moment between start and subscription."""
+DEFAULT_RESTART_DELAY = 0.5
+READ_CHUNK = 65536
+ETAG_KEY = "Seaweed-X-Amz-ETag"
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """An object was written under `key`; the etag (S3's, unquoted) when the source knows it."""
+
+    key: str
+    etag: str | None = None
+
+
+def split_json_stream(buffer: str) -> tuple[list[Any], str]:
+    """Every complete JSON value at the start of `buffer`, and the unparsed rest."""
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    position = 0
+    while True:
+        while position < len(buffer) and buffer[position].isspace():
+            position += 1
+        if position >= len(buffer):
+            return values, ""
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+        except json.JSONDecodeError:
+            return values, buffer[position:]
+        values.append(value)
+        position = end
+
+
+def event_to_object(event: Any, bucket: str) -> ObjectEvent | None:
+    """A created or overwritten file in `bucket` as an ObjectEvent; directories, deletes: None."""
+    if not isinstance(event, dict):
+        return None
+    notification = event.get("eventNotification") or {}
+    entry = notification.get("newEntry")
+    if not isinstance(entry, dict) or entry.get("isDirectory"):
+        return None
+    directory = notification.get("newParentPath") or event.get("directory") or ""
+    prefix = f"/buckets/{bucket}/"
+    path = f"{directory.rstrip('/')}/{entry.get('name', '')}"
+    if not path.startswith(prefix) or not entry.get("name"):
+        return None
+    return ObjectEvent(key=path[len(prefix) :], etag=_entry_etag(entry))
+
+
+def _entry_etag(entry: dict[str, Any]) -> str | None:
+    encoded = (entry.get("extended") or {}).get(ETAG_KEY)
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded).decode("ascii").strip('"')
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class BucketWatcher:
+    """Run `weed filer.meta.tail` for one bucket and call `on_object` for every landed object."""
+
+    def __init__(
+        self,
+        *,
+        weed: Path,
+        filer_address: str,
+        bucket: str,
+        on_object: Callable[[ObjectEvent], None],
+        on_restart: Callable[[], None],
+        log_path: Path,
+    ) -> None:
+        self.weed = weed
+        self.filer_address = filer_address
+        self.bucket = bucket
+        self.on_object = on_object
+        self.on_restart = on_restart
+        self.log_path = log_path
+        self._stopping = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._process_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def command(self) -> list[str]:
+        return [
+            str(self.weed),
+            "-logtostderr",
+            "filer.meta.tail",
+            f"-filer={self.filer_address}",
+            f"-pathPrefix=/buckets/{self.bucket}/",
+            f"-timeAgo={DEFAULT_REPLAY}",
+        ]
+
+    def start(self) -> None:
+        """Start the tail (returns at once; events arrive on the watcher's own thread)."""
+        self._spawn()
+        self._thread = threading.Thread(target=self._run, name="localsite-watch", daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes] | None:
+        with self._process_lock:
+            if self._stopping.is_set():
+                return None
+            with self.log_path.open("ab") as log_file:
+                self._process = subprocess.Popen(
+                    self.command(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log_file,
+                    start_new_session=True,
+                    preexec_fn=child_preexec(),
+                )
+            return self._process
+
+    def _run(self) -> None:
+        process = self._process
+        while process is not None:
+            self._pump(process)
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+            if self._stopping.wait(DEFAULT_RESTART_DELAY):
+                return
+            log.warning("filer.meta.tail exited with %s; restarting it", process.returncode)
+            process = self._spawn()
+            if process is not None:
+                self.on_restart()
+
+    def _pump(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while chunk := process.stdout.read1(READ_CHUNK):
+            values, pending = split_json_stream(pending + decoder.decode(chunk))
+            for value in values:
+                landed = event_to_object(value, self.bucket)
+                if landed is None:
+                    continue
+                try:
+                    self.on_object(landed)
+                except Exception:
+                    log.exception("could not queue %s", landed.key)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._process_lock:
+            process, self._process = self._process, None
+        if process is not None:
+            stop_process(process, DEFAULT_STOP_GRACE)
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
