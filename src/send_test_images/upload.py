@@ -243,6 +243,7 @@ class Uploader:
             raise UsageError(f"retries {retries!r} is not allowed: use 0 or more")
         _check_positive("backoff base", backoff_base, allow_zero=True)
         _check_positive("backoff cap", backoff_cap, allow_zero=True)
+        _check_positive("presign maximum age", presign_max_age)
         self._owns_client = client is None
         self.client = client or PhotonRanchClient(
             api_url, timeout=timeout, min_throughput=min_throughput, transport=transport
@@ -274,30 +275,23 @@ class Uploader:
         """Presign and POST one file; raise the last ApiError / StorageError when it cannot."""
         key = f"{s3_directory}/{object_name}"
         size = source_size(source, key)
-        api_seconds = s3_seconds = 0.0
+        api, s3 = _Stopwatch(), _Stopwatch()
         presigned: dict[str, Any] | None = None
         presigned_at = 0.0
         attempt = 0
         while True:
             attempt += 1
-            started = time.perf_counter()
-            step = "api"
             try:
                 if presigned is None or time.monotonic() - presigned_at > self.presign_max_age:
-                    presigned = self.client.presign(object_name, s3_directory, info_channel)
+                    with api.running():
+                        presigned = self.client.presign(object_name, s3_directory, info_channel)
                     presigned_at = time.monotonic()
                     key = str(presigned["fields"].get("key", key))
-                api_seconds += time.perf_counter() - started
-                started, step = time.perf_counter(), "s3"
-                self.client.post_file(presigned, source, object_name)
-                s3_seconds += time.perf_counter() - started
+                with s3.running():
+                    self.client.post_file(presigned, source, object_name)
                 status = int(httpx.codes.NO_CONTENT)
-                return UploadResult(key, status, api_seconds, s3_seconds, attempt, size)
+                return UploadResult(key, status, api.seconds, s3.seconds, attempt, size)
             except UploadError as exc:
-                if step == "api":
-                    api_seconds += time.perf_counter() - started
-                else:
-                    s3_seconds += time.perf_counter() - started
                 expired = is_policy_expired(exc)
                 if expired:
                     presigned = None
@@ -311,6 +305,21 @@ class Uploader:
     def backoff_delay(self, attempt: int) -> float:
         """Seconds to wait after failed try number `attempt` (1-based)."""
         return backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng)
+
+
+class _Stopwatch:
+    """Adds up the time spent in one kind of request, failed tries included."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
