@@ -1,0 +1,94 @@
+"""How long one exposure's whole file set takes (make_products), and where the time goes.
+
+Targets: 4096^2 (sq4k) light with all files (hjtfF) < 1.5 s, 768^2 (sq768) < 50 ms, on one core.
+`python -m bench products [--runs=N] [--all-cores]`. The process is pinned to one CPU unless
+--all-cores is given. Prints the median over N runs after one warm-up run, then the median of
+each stage timed on its own with the same inputs. Writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+from send_test_images.fitsfiles import bin_frame, fz_bytes, small_bin_factor
+from send_test_images.header import header_text, make_header
+from send_test_images.observation import make_observation
+from send_test_images.preview import jpeg_bytes, make_preview, make_thumbnail
+from send_test_images.products import ExposureSpec, make_products
+from send_test_images.profiles import get_camera
+from send_test_images.synth import make_frame
+
+DEFAULT_RUNS = 7
+CASES = (("sq4k", 1.5), ("sq768", 0.050))  # camera, target seconds for all products
+FILES = "hjtfF"
+DATE_OBS = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+
+
+def median_seconds(work: Callable[[], object], runs: int) -> float:
+    work()  # warm-up: imports, caches, the camera's fixed pattern
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def stage_seconds(spec: ExposureSpec, runs: int) -> dict[str, float]:
+    """Each stage of make_products on its own, fed the outputs of the stages before it."""
+    camera = spec.camera
+    frame = make_frame(spec.frame, camera, seed=spec.seed)
+    observation = make_observation(spec.date_obs, spec.site_profile, spec.seed)
+    header = make_header(spec, frame, observation)
+    factor = small_bin_factor(frame.pixels.shape, camera.small_size)
+
+    def jpgs() -> None:
+        shown = make_preview(frame.pixels, camera.small_size)
+        jpeg_bytes(shown)
+        jpeg_bytes(make_thumbnail(shown))
+
+    return {
+        "synth": median_seconds(lambda: make_frame(spec.frame, camera, seed=spec.seed), runs),
+        "observation": median_seconds(
+            lambda: make_observation(spec.date_obs, spec.site_profile, spec.seed), runs
+        ),
+        "header": median_seconds(lambda: header_text(make_header(spec, frame, observation)), runs),
+        "jpg (10 + 11)": median_seconds(jpgs, runs),
+        "fz small": median_seconds(lambda: fz_bytes(*bin_frame(frame.pixels, header, factor)),
+                                   runs),
+        "fz large": median_seconds(lambda: fz_bytes(frame.pixels, header), runs),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench products")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--all-cores", action="store_true", help="do not pin to one CPU")
+    args = parser.parse_args(argv)
+    pinned = not args.all_cores and hasattr(os, "sched_setaffinity")
+    before = os.sched_getaffinity(0) if pinned else set()
+    if pinned:
+        os.sched_setaffinity(0, {min(before)})
+    try:
+        for camera_name, target in CASES:
+            spec = ExposureSpec(site="tst", inst="bench", number=1, files=FILES,
+                                camera=get_camera(camera_name), seed=1, date_obs=DATE_OBS)
+            total = median_seconds(lambda spec=spec: make_products(spec), args.runs)
+            verdict = "ok" if total <= target else "SLOW"
+            print(f"products {camera_name} {FILES}: median {total * 1000:7.1f} ms "
+                  f"(target {target * 1000:.0f} ms: {verdict})")
+            for stage, seconds in stage_seconds(spec, args.runs).items():
+                print(f"  {stage:<14} {seconds * 1000:7.1f} ms")
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, before)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
