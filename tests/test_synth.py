@@ -150,6 +150,19 @@ def test_a_catalogue_brought_by_the_user_is_drawn_where_it_says() -> None:
         assert np.hypot(found["x"] - x, found["y"] - y).min() < 0.1
 
 
+def test_sky_noise_is_shot_noise_plus_read_noise() -> None:
+    frame = make_frame(FrameSpec(star_density=0.0, clouds=0.0), STARS, seed=13)
+    assert len(frame.truth) == 0
+    pixels = frame.pixels.astype(np.float64)
+    electrons = (np.median(pixels) - STARS.bias_level) * STARS.gain
+    expected = np.sqrt(electrons + STARS.read_noise**2) / STARS.gain
+    # neighbouring-pixel differences cancel the smooth sky, vignetting and column pattern;
+    # the median absolute deviation ignores the few hot pixels
+    diff = np.diff(pixels, axis=0)
+    measured = 1.4826 * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2)
+    assert measured == pytest.approx(expected, rel=0.05)
+
+
 def test_narrowband_sky_is_much_darker_than_broadband() -> None:
     def sky(filter_name: str) -> float:
         pixels = make_frame(FrameSpec(filter=filter_name), STARS, seed=8).pixels

@@ -10,7 +10,7 @@ from astropy.table import Table
 
 from send_test_images.profiles import get_camera
 from send_test_images.synth import make_star_table
-from send_test_images.synth.detector import fixed_pattern
+from send_test_images.synth.detector import fixed_pattern, standard_normal
 from send_test_images.synth.perlin import fractal_noise, upsample
 from send_test_images.synth.psf import PSF_COMPONENTS, core_sigma, erf
 from send_test_images.synth.stars import render_stars
@@ -94,3 +94,11 @@ def test_the_fixed_pattern_belongs_to_the_sensor_not_to_its_settings() -> None:
     assert np.array_equal(base.hot_index, regained.hot_index)
     assert not np.array_equal(base.hot_index, other.hot_index)
     assert not base.response.flags.writeable
+
+
+def test_fast_gaussian_deviates_are_standard_normal() -> None:
+    x = standard_normal(np.random.default_rng(4), (1000, 1000))
+    assert x.dtype == np.float32
+    assert abs(x.mean()) < 0.005 and x.std() == pytest.approx(1.0, abs=0.005)
+    two_sided_3_sigma = math.erfc(3 / math.sqrt(2))
+    assert np.mean(np.abs(x) > 3) == pytest.approx(two_sided_3_sigma, rel=0.1)

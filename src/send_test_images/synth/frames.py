@@ -60,11 +60,10 @@ def make_frame(
         signal = _flat(spec, camera, rng, params)
     else:
         signal = np.zeros(shape, dtype=np.float32)
-    detector.add_dark(signal, pattern, camera.dark_current, exptime)
+    detector.add_hot_pixels(signal, pattern, exptime)
     cosmic = detector.add_cosmic_rays(signal, rng, exptime) if spec.cosmic_rays else 0
     params["cosmic_rays"] = cosmic
-    detector.add_noise(signal, camera.read_noise, rng)
-    pixels = detector.to_adu(signal, camera, pattern, rng)
+    pixels = detector.read_out(signal, camera, pattern, rng, exptime=exptime)
     return Frame(pixels=pixels, truth=truth, params=params)
 
 
