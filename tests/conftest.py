@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from localsite_fixtures import local_site  # one real local Photon Ranch per session
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

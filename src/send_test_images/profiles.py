@@ -24,7 +24,7 @@ class CameraProfile:
     read_noise: float  # electrons RMS
     bias_level: int  # ADU pedestal
     dark_current: float  # electrons / pixel / second at set temperature
-    full_well: float  # electrons; the ADC clips at `saturation`
+    full_well: float  # electrons; bias + full_well / gain reaches `saturation`
     saturation: int  # ADU where the camera clips (<= 65535)
     filters: tuple[str, ...]
     temperature: float = -10.0
@@ -54,13 +54,13 @@ CAMERAS: dict[str, CameraProfile] = {
         ),
         # A small sensor for quick runs and load tests.
         CameraProfile(
-            name="sq1k", width=1024, height=1024, pixel_scale=1.6, gain=1.2, read_noise=5.0,
+            name="sq1k", width=1024, height=1024, pixel_scale=1.6, gain=0.8, read_noise=5.0,
             bias_level=800, dark_current=0.02, full_well=40000.0, saturation=50000,
             filters=("L", "R", "G", "B", "Ha", "air"),
         ),
         # The size of the original script's frames.
         CameraProfile(
-            name="sq768", width=768, height=768, pixel_scale=2.0, gain=1.5, read_noise=6.0,
+            name="sq768", width=768, height=768, pixel_scale=2.0, gain=0.6, read_noise=6.0,
             bias_level=500, dark_current=0.03, full_well=30000.0, saturation=45000,
             filters=("L", "R", "G", "B", "air"),
         ),
