@@ -200,9 +200,10 @@ class SiteDB:
             )
 
     def latest_images(self, site: str, limit: int, directory: str = "data") -> list[dict[str, Any]]:
+        """Newest DATE-OBS first; a JPG whose header has not landed yet comes last."""
         rows = self._query(
             "SELECT * FROM images WHERE site = ? AND s3_directory = ? AND jpg_medium_exists = 1 "
-            "AND capture_date IS NOT NULL ORDER BY capture_date DESC, image_id DESC LIMIT ?",
+            "ORDER BY capture_date IS NULL, capture_date DESC, image_id DESC LIMIT ?",
             (site, directory, limit),
         )
         return [dict(row) for row in rows]

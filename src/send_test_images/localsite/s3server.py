@@ -39,7 +39,7 @@ DEFAULT_BUCKET = "photonranch-001"
 """The real service's bucket name, so keys and URLs look the same."""
 DEFAULT_REGION = "us-east-1"
 DEFAULT_START_TIMEOUT = 30.0
-DEFAULT_STOP_GRACE = 3.0
+DEFAULT_STOP_GRACE = 1.0
 """weed needs ~27 s for a graceful SIGTERM exit (gRPC drain); its writes are already in the OS
 by then, so after this grace it is killed."""
 DEFAULT_POLL_INTERVAL = 0.05

@@ -113,6 +113,8 @@ class LocalSite:
         return site
 
     def _start_parts(self, host: str, port: int, weed: Path | None) -> None:
+        api = _ApiThread(host, port)  # first, so a taken port fails before weed starts
+        self._parts.append(api)
         db = SiteDB(self.data_dir / DEFAULT_DB_NAME)
         self._parts.append(db)
         s3 = S3Server(self.data_dir, host=host, weed=weed)
@@ -137,9 +139,7 @@ class LocalSite:
         ingestor.reconcile()
 
         context = ApiContext(db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url)
-        api = _ApiThread(make_app(context), host, port)
-        self._parts.append(api)
-        self.api_url = api.start()
+        self.api_url = api.start(make_app(context))
         self._write_site_json()
 
     def _write_site_json(self) -> None:
@@ -206,7 +206,7 @@ class LocalSite:
 class _ApiThread:
     """uvicorn on a socket we bound ourselves (so port 0 gives a known port), in a thread."""
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -217,15 +217,17 @@ class _ApiThread:
                 f"cannot listen on {host}:{port} ({exc}): choose another port"
             ) from exc
         self.sock.listen()
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, app: Any, timeout: float = DEFAULT_API_START_TIMEOUT) -> str:
+        host, port = self.sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, name="localsite-api",
             daemon=True,
         )
-
-    def start(self, timeout: float = DEFAULT_API_START_TIMEOUT) -> str:
-        host, port = self.sock.getsockname()[:2]
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -235,8 +237,8 @@ class _ApiThread:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        if self.thread.is_alive():
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
             self.thread.join()
         self.sock.close()
 

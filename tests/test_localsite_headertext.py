@@ -1,0 +1,78 @@
+"""Header text is read by the real service's string rules, quirks included (protocol §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from astropy.io import fits
+
+from send_test_images.localsite.headertext import parse_header_text, required_fields
+
+
+def text(*cards: tuple[str, object] | tuple[str, object, str]) -> str:
+    header = fits.Header()
+    for card in cards:
+        header.append(card)
+    return str(header)
+
+
+def test_string_values_come_from_between_the_quotes_without_padding() -> None:
+    parsed = parse_header_text(text(("FILTER", "L", "filter name"), ("OBJECT", "M 31")))
+    assert parsed == {"FILTER": "L", "OBJECT": "M 31"}
+
+
+def test_a_value_written_with_its_own_quotes_reads_back_empty() -> None:
+    assert parse_header_text(text(("FILTER", "'L'")))["FILTER"] == ""
+
+
+def test_numbers_stay_strings_and_lose_their_comment() -> None:
+    parsed = parse_header_text(text(("EXPTIME", 30.5, "it's in seconds / really"), ("SSTKNUM", 3)))
+    assert parsed == {"EXPTIME": "30.5", "SSTKNUM": "3"}
+
+
+def test_a_slash_inside_a_quoted_value_is_kept() -> None:
+    assert parse_header_text(text(("ORIGNAME", "a/b.fits")))["ORIGNAME"] == "a/b.fits"
+
+
+def test_reading_stops_at_end() -> None:
+    header_text = text(("FILTER", "L")) + text(("FILTER", "R"))  # a second header after END
+    assert parse_header_text(header_text)["FILTER"] == "L"
+
+
+def test_later_cards_replace_earlier_ones() -> None:
+    cards = fits.Card("FILTER", "L").image + fits.Card("FILTER", "R").image
+    assert parse_header_text(cards)["FILTER"] == "R"
+
+
+def pointing_of(**cards: object) -> object:
+    header_text = text(*((key.replace("_", "-"), value) for key, value in cards.items()))
+    return required_fields(parse_header_text(header_text))
+
+
+def test_pointing_from_wcs_gives_ra_in_hours() -> None:
+    pointing = pointing_of(DATE_OBS="2026-11-24T03:04:05.5", CRVAL1=150.0, CRVAL2=-20.5)
+    assert pointing is not None
+    assert pointing.ra_hours == pytest.approx(10.0)
+    assert pointing.dec_degrees == pytest.approx(-20.5)
+    assert pointing.date_obs == dt.datetime(2026, 11, 24, 3, 4, 5, 500_000, tzinfo=dt.UTC)
+
+
+def test_pointing_falls_back_to_rahrs_and_dec() -> None:
+    pointing = pointing_of(DATE_OBS="2026-11-24T03:04:05", RAHRS=7.25, DEC=41.0)
+    assert pointing is not None
+    assert (pointing.ra_hours, pointing.dec_degrees) == (7.25, 41.0)
+
+
+@pytest.mark.parametrize(
+    "cards",
+    [
+        {"CRVAL1": 1.0, "CRVAL2": 2.0},
+        {"DATE_OBS": "2026-11-24T03:04:05", "CRVAL2": 2.0},
+        {"DATE_OBS": "2026-11-24T03:04:05", "CRVAL1": 1.0},
+        {"DATE_OBS": "24/11/2026", "CRVAL1": 1.0, "CRVAL2": 2.0},
+        {"DATE_OBS": "2026-11-24T03:04:05", "CRVAL1": "east", "CRVAL2": 2.0},
+    ],
+)
+def test_headers_without_date_ra_or_dec_are_not_ingested(cards: dict[str, object]) -> None:
+    assert pointing_of(**cards) is None
