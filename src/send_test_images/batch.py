@@ -105,12 +105,14 @@ def plan(
         if options.smartstack > 1:
             if stack_index == 0:
                 stack_id = f"stk{number:08d}"
-                pointing = make_observation(date_obs, spec.site_profile, spec.seed)
+                stack_seed = spec.seed
+                pointing = make_observation(date_obs, spec.site_profile, stack_seed)
             spec = replace(
                 spec,
                 smartstack=(stack_id, stack_index, options.smartstack),
                 ra=pointing.ra,
                 dec=pointing.dec,
+                frame=replace(spec.frame, field_seed=stack_seed),
             )
         specs.append(spec)
     return specs

@@ -96,8 +96,9 @@ def _light(
         params["clouds"] = float(spec.clouds)
         noise_floor = sky_level + camera.dark_current * spec.exptime + camera.read_noise**2
         if star_table is None:
+            field_rng = rng if spec.field_seed is None else np.random.default_rng(spec.field_seed)
             star_table = stars.make_star_table(
-                shape, rng,
+                shape, field_rng,
                 area_deg2=camera.width * camera.height * (camera.pixel_scale / 3600.0) ** 2,
                 filter_name=spec.filter,
                 exptime=spec.exptime,
@@ -105,6 +106,8 @@ def _light(
                 faint_flux=stars.faint_limit(noise_floor, sigma),
             )
             params["star_density"] = float(spec.star_density)
+            if spec.field_seed is not None:
+                params["field_seed"] = int(spec.field_seed)
         peak_fraction, sum_p2 = stars.render_stars(signal, star_table, sigma)
         truth = stars.make_truth(
             star_table, peak_fraction, sum_p2, camera,

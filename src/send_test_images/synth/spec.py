@@ -54,6 +54,7 @@ class FrameSpec:
     flat_level: float = DEFAULT_FLAT_LEVEL  # fraction of full well
     star_density: float = DEFAULT_STAR_DENSITY
     clouds: float = DEFAULT_CLOUDS
+    field_seed: int | None = None  # draws the star field apart from the noise: a smartstack's frames share one
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ def check_spec(spec: FrameSpec, camera: CameraProfile) -> None:
     _check_range("flat level", spec.flat_level, *FLAT_LEVEL_RANGE, "of full well")
     _check_range("star density", spec.star_density, 0.0, MAX_STAR_DENSITY, "per square degree")
     _check_range("clouds", spec.clouds, 0.0, MAX_CLOUDS, "(relative amplitude)")
+    if spec.field_seed is not None and (
+        isinstance(spec.field_seed, bool) or not isinstance(spec.field_seed, int) or spec.field_seed < 0
+    ):
+        raise UsageError(f"field seed {spec.field_seed!r} is not allowed: use a whole number >= 0")
     for name in ("cosmic_rays", "satellite"):
         value = getattr(spec, name)
         if not isinstance(value, bool):
