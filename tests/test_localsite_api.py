@@ -17,6 +17,9 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
+from send_test_images.localsite import LocalSite
+from send_test_images.upload import Uploader
+
 from localsite_fixtures import (
     latest,
     local_site,
@@ -28,8 +31,6 @@ from localsite_fixtures import (
     upload,
     wait_for,
 )
-from send_test_images.localsite import LocalSite
-from send_test_images.upload import Uploader
 
 __all__ = ["local_site"]  # the fixture is used by name
 

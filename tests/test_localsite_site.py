@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from localsite_fixtures import WAIT_SECONDS, latest, make_header_text, make_jpg, upload, wait_for
 from send_test_images.errors import LocalSiteError
 from send_test_images.localsite import LocalSite
 from send_test_images.localsite.s3server import S3Server
+
+from localsite_fixtures import WAIT_SECONDS, latest, make_header_text, make_jpg, upload, wait_for
 
 pytestmark = pytest.mark.s3
 

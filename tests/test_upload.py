@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from send_test_images.errors import ApiError, StorageError, UploadError
+from send_test_images.upload import PhotonRanchClient, Uploader, backoff_delay
+
 from loopback_server import (
     BAD_DIRECTORY,
     Drop,
@@ -25,8 +28,6 @@ from loopback_server import (
     policy_expired,
     s3_error,
 )
-from send_test_images.errors import ApiError, StorageError, UploadError
-from send_test_images.upload import PhotonRanchClient, Uploader, backoff_delay
 
 NAME = "tst-cam1-20261124-00000042-EX10.jpg"
 KEY = f"data/{NAME}"
