@@ -49,6 +49,39 @@ def _positive_int(what: str, *, minimum: int = 1):  # type: ignore[no-untyped-de
     return parse
 
 
+def _above_zero(what: str, unit: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use a number of {unit} above 0")
+        return value
+
+    return parse
+
+
+def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Options shared by `up` and `resume`: how hard to push and what to tell afterwards."""
+    g = p.add_argument_group("how to send")
+    g.add_argument("--concurrency", type=_positive_int("concurrency"), default=None,
+                   help="uploads in flight at once (default: 8)")
+    g.add_argument("--workers", type=_positive_int("workers", minimum=0), default=None,
+                   help="processes generating exposures; 0 = in this process (default: one per CPU)")
+    g.add_argument("--rate", type=_above_zero("rate", "exposures per second"), default=None,
+                   help="send at most this many exposures per second, for steady load (default: as fast as "
+                   "possible)")
+    g.add_argument("--report", type=Path, default=None,
+                   help="also write the final summary (counts, throughput, latency percentiles, errors) "
+                   "as JSON to this file")
+    g.add_argument("--timeout", type=_positive_float("timeout"), default=None,
+                   help="seconds before a silent connection counts as failed (default: 30)")
+    g.add_argument("--retries", type=_positive_int("retries", minimum=0), default=None,
+                   help="extra tries for a failure that may pass (timeouts, 5xx, SlowDown) (default: 4)")
+    return g
+
+
 def _positive_float(what: str):  # type: ignore[no-untyped-def]
     def parse(text: str) -> float:
         try:
@@ -75,8 +108,9 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("-f", "--files", default="hjtfF", help=f"{FILES_HELP} (default: hjtfF)")
     g.add_argument(
-        "-r", "--repeat", type=_positive_int("repeat"), default=1,
-        help="number of exposures (data sets) to generate (default: 1)",
+        "-r", "--repeat", type=_positive_int("repeat"), default=None,
+        help="number of exposures (data sets) to generate (default: 1; with --duration, a cap, "
+        "default none)",
     )
     g.add_argument(
         "-ss", "--smartstack", type=_positive_int("smartstack"), default=1,
@@ -134,10 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dry-run", action="store_true", help="generate and name the files, send nothing")
     g.add_argument("--data", type=Path, default=None,
                    help="data folder of the local site (default: the user data directory)")
-    g.add_argument("--timeout", type=_positive_float("timeout"), default=None,
-                   help="seconds before a silent connection counts as failed (default: 30)")
-    g.add_argument("--retries", type=_positive_int("retries", minimum=0), default=None,
-                   help="extra tries for a failure that may pass (timeouts, 5xx, SlowDown) (default: 4)")
+    g = _add_sending_options(up)
+    g.add_argument("--duration", type=_above_zero("duration", "seconds"), default=None,
+                   help="keep sending for this many seconds instead of a count (-r caps it)")
+
+    resume = sub.add_parser(
+        "resume", help="send what an interrupted or failed run did not send",
+        description="Every exposure of a run is journaled before it is sent. This sends exactly "
+        "the files the journal says are not sent yet (making exposures the run never got to), "
+        "to the same API and under the same names and numbers; nothing is sent twice.",
+    )
+    resume.add_argument("run_id", nargs="?", default=None,
+                        help="the run to finish, as printed by `up` (default: every unfinished run)")
+    _add_sending_options(resume)
 
     make = sub.add_parser(
         "make", help="write a data set to a folder without sending it",

@@ -55,6 +55,10 @@ DEFAULT_BACKOFF_CAP = 30.0
 DEFAULT_PRESIGN_MAX_AGE = 240.0
 """A presigned POST's policy expires after 300 s; older than this, ask for a fresh one."""
 
+DEFAULT_MAX_CONNECTIONS = 100
+"""Open connections one client keeps at most (httpx's default); raise it for more concurrent
+uploads, or threads wait for a free connection."""
+
 DEFAULT_LATEST_IMAGES = 100
 """How many of the newest images `highest_file_number` looks at."""
 
@@ -95,8 +99,10 @@ class PhotonRanchClient:
         timeout: float = DEFAULT_TIMEOUT,
         min_throughput: float = DEFAULT_MIN_THROUGHPUT,
         transport: httpx.BaseTransport | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         _check_positive("timeout", timeout)
+        _check_positive("maximum connections", max_connections)
         _check_positive("minimum throughput", min_throughput)
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
@@ -106,6 +112,7 @@ class PhotonRanchClient:
             transport=transport,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
     def close(self) -> None:
@@ -238,6 +245,8 @@ class Uploader:
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,
         client: PhotonRanchClient | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        on_retry: Callable[[UploadError], None] | None = None,
     ) -> None:
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise UsageError(f"retries {retries!r} is not allowed: use 0 or more")
@@ -246,7 +255,11 @@ class Uploader:
         _check_positive("presign maximum age", presign_max_age)
         self._owns_client = client is None
         self.client = client or PhotonRanchClient(
-            api_url, timeout=timeout, min_throughput=min_throughput, transport=transport
+            api_url,
+            timeout=timeout,
+            min_throughput=min_throughput,
+            transport=transport,
+            max_connections=max_connections,
         )
         self.retries = retries
         self.backoff_base = backoff_base
@@ -254,6 +267,7 @@ class Uploader:
         self.presign_max_age = presign_max_age
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._on_retry = on_retry
 
     def close(self) -> None:
         if self._owns_client:
@@ -299,6 +313,8 @@ class Uploader:
                     raise
                 if attempt > self.retries:
                     raise _gave_up(exc, attempt) from exc
+                if self._on_retry is not None:
+                    self._on_retry(exc)
                 if not expired:  # a stale policy is not the server asking us to slow down
                     self._sleep(self.backoff_delay(attempt))
 
