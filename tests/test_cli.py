@@ -228,3 +228,11 @@ def test_python_up_py_keeps_the_original_flags(local_site: LocalSite) -> None:
 def _header(api_url: str, base: str) -> dict[str, str] | None:
     answer = httpx.get(f"{api_url}/fitsheader/{base}")
     return answer.json() if answer.status_code == 200 and answer.json() else None
+
+
+def test_the_api_can_be_chosen_by_environment_variable(local_site: LocalSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEND_TEST_IMAGES_API", local_site.api_url)
+    code, out, _ = run("up", *SMALL, "-s", "cli7", "-f", "h")
+    assert code == 0
+    assert "started a local Photon Ranch" not in out
+    assert recent_keys(local_site.api_url, "cli7") == set(sent_keys(out))
