@@ -203,6 +203,7 @@ class Journal:
         self._handle = handle
         self._lock = lock
         self._mutex = threading.Lock()
+        self._closed = False
 
     @classmethod
     def create(cls, run_id: str, run: dict[str, Any]) -> Journal:
@@ -270,6 +271,8 @@ class Journal:
         """One line per event; `durable` ones also reach the disk before we go on."""
         line = json.dumps(event, separators=(",", ":")) + "\n"
         with self._mutex:
+            if self._closed:  # an upload that outlived Ctrl-C: unrecorded, so it stays owed
+                return
             try:
                 self._handle.write(line)
                 self._handle.flush()
@@ -280,6 +283,9 @@ class Journal:
 
     def close(self) -> None:
         with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
             with contextlib.suppress(OSError):
                 self._handle.flush()
                 os.fsync(self._handle.fileno())

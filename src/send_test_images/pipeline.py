@@ -16,6 +16,7 @@ journal line is written. A file is marked sent only after S3's 204. Stopping (Ct
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -50,6 +51,9 @@ START_METHOD = "forkserver"
 """Workers fork from a server that already imported numpy and astropy (~0.4 s each otherwise),
 and not from this process with its threads and sockets."""
 PRELOAD = ["send_test_images.spool"]
+DEFAULT_HALT_GRACE = 5.0
+"""Seconds Ctrl-C waits for uploads in flight; one that takes longer is left to finish or not,
+and stays owed either way (its 204 would arrive after the journal is closed)."""
 
 
 class _Stopped(Exception):
@@ -149,7 +153,8 @@ class Pipeline:
                 thread.join()
         except KeyboardInterrupt:
             self._outcome.interrupted = True
-            self._halt()
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+                self._halt()
         finally:
             self._uploader.close()
         return self._outcome
@@ -226,8 +231,9 @@ class Pipeline:
                 self._queue.put_nowait(None)
             except queue.Full:
                 break
+        deadline = time.monotonic() + DEFAULT_HALT_GRACE
         for thread in self._threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- upload threads ---------------------------------------------------------------------
 
