@@ -27,9 +27,27 @@ JPG_SIZE = (300, 200)
 T = TypeVar("T")
 
 
+EXPIRY_CHECK_SECONDS = 0.1
+"""The session site looks for expired images this often, so expiry tests wait a moment, not 5 s."""
+
+
+class SiteClock:
+    """The session site's clock: real time plus an offset a test may move (and must move back)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+SITE_CLOCK = SiteClock()
+
+
 @pytest.fixture(scope="session")
 def local_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSite]:
-    with LocalSite.start(tmp_path_factory.mktemp("localsite")) as site:
+    data_dir = tmp_path_factory.mktemp("localsite")
+    with LocalSite.start(data_dir, clock=SITE_CLOCK, expiry_check_s=EXPIRY_CHECK_SECONDS) as site:
         yield site
 
 

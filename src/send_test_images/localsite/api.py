@@ -4,53 +4,45 @@ A client written for the real API must work here with only the base URL changed,
 quirks are kept: the presign body is JSON sent without a JSON content type, real sites call
 `//upload/`, refusals are 403 with a plain-text body. Presigned URLs are made by boto3 against
 the local S3 server (weed), which then enforces them like S3 does. Rules: protocol §1 and §4.
+
+Unlike the real service, every input is checked first (`validate.py`) and answered 4xx with a
+plain sentence; bodies over a limit get 413 (`limits.py`); the API is described at
+`/openapi.json` (`openapi.py`) and fuzzed against that description in the tests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from .db import ObjectRecord, SiteDB
-from .ingest import S3_DIRECTORIES
+from . import openapi, validate
+from .context import ApiContext
+from .db import ObjectRecord
+from .limits import BodyLimit
+from .pages import STATIC_DIR, Pages
 
-PRESIGN_EXPIRES_S = 300
-"""The real presigned POST policy expires after 300 s."""
-DEFAULT_GET_EXPIRES_S = 3600
 DEFAULT_RECENT_LIMIT = 1000
 MAX_LATEST = 1000
-INFO_CHANNELS = (1, 2, 3)
 DEFAULT_INFO_CHANNEL = 1
 DEFAULT_S3_DIRECTORY = "data"
 INFO_DIRECTORY = "info-images"
-MAX_OBJECT_NAME = 1024
 MS_PER_S = 1000
 
-BAD_DIRECTORY = "s3_directory must be either 'data', 'info-images', or 'allsky'."
-"""The real service's message, word for word (it accepts `test` too, but does not say so)."""
-BAD_CHANNEL = "Value for info_channel must be either 1, 2, or 3. Received {value} instead."
-
 PLAIN = "text/plain; charset=utf-8"
+NOT_JSON = (
+    "the request body must be a JSON object, e.g. "
+    '{"object_name": "tst-inst-20261124-00000001-EX10.jpg"}'
+)
 
-
-@dataclass
-class ApiContext:
-    """What the routes need: the database, boto3 against weed, and the S3 URL for /health."""
-
-    db: SiteDB
-    s3: Any
-    bucket: str
-    s3_url: str
-    clock: Callable[[], float] = time.time
+__all__ = ["ApiContext", "make_app"]
 
 
 def _text(status: int, message: str) -> PlainTextResponse:
@@ -62,72 +54,64 @@ async def _json_body(request: Request) -> dict[str, Any] | PlainTextResponse:
     raw = await request.body()
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return _text(400, "the request body must be a JSON object, e.g. "
-                          '{"object_name": "tst-inst-20261124-00000001-EX10.jpg"}')
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return _text(400, NOT_JSON)
     if not isinstance(body, dict):
         return _text(400, f"the request body must be a JSON object, not {type(body).__name__}")
     return body
 
 
-def _object_name_problem(name: Any) -> str | None:
-    if not isinstance(name, str) or not name:
-        return f"object_name {name!r} is not allowed: give the bare file name as a string"
-    if "/" in name or "\\" in name or name in (".", "..") or len(name) > MAX_OBJECT_NAME:
-        return f"object_name {name!r} is not allowed: give a bare file name, without '/'"
-    return None
+async def _name_and_directory(request: Request) -> tuple[dict[str, Any], str, str] | Response:
+    """The checks /upload and /download share: a JSON object, a safe name, a known directory."""
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    name = body.get("object_name")
+    problem = validate.object_name_problem(name)
+    if problem:
+        return _text(400, problem)
+    directory = body.get("s3_directory", DEFAULT_S3_DIRECTORY)
+    problem = validate.directory_problem(directory)
+    if problem:
+        return _text(403, problem)
+    return body, name, directory
+
+
+def _int_param(text: str) -> int | None:
+    """A path segment as a plain decimal number (no sign, no spaces, no `1_000`), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_LATEST)) else None
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    """What the real API Gateway answers when its handler fails."""
+    """What the real API Gateway answers when its handler fails (the fuzz tests keep it unused)."""
     return JSONResponse({"message": "Internal server error"}, status_code=502)
 
 
 def make_app(ctx: ApiContext) -> Starlette:
     """One Starlette app; every route is in the flat list at the end."""
+    pages = Pages(ctx)
 
     async def upload(request: Request) -> Response:
-        body = await _json_body(request)
-        if isinstance(body, Response):
-            return body
-        name = body.get("object_name")
-        problem = _object_name_problem(name)
-        if problem:
-            return _text(400, problem)
-        directory = body.get("s3_directory", DEFAULT_S3_DIRECTORY)
-        if directory not in S3_DIRECTORIES:
-            return _text(403, BAD_DIRECTORY)
+        checked = await _name_and_directory(request)
+        if isinstance(checked, Response):
+            return checked
+        body, name, directory = checked
         if directory == INFO_DIRECTORY:
-            channel = body.get("info_channel", DEFAULT_INFO_CHANNEL)
-            if isinstance(channel, bool) or channel not in INFO_CHANNELS:
-                return _text(403, BAD_CHANNEL.format(value=channel))
+            raw_channel = body.get("info_channel", DEFAULT_INFO_CHANNEL)
+            channel = validate.channel_value(raw_channel)
+            if channel is None:
+                return _text(403, validate.BAD_CHANNEL.format(value=validate.echo(raw_channel)))
             site = name.split("-", 1)[0]
             base = name.split(".", 1)[0].rsplit("-", 1)[0]
-            ctx.db.set_info_channel(site, int(channel), base, ctx.clock())
-        presigned = ctx.s3.generate_presigned_post(
-            ctx.bucket, f"{directory}/{name}", ExpiresIn=PRESIGN_EXPIRES_S
-        )
-        return JSONResponse(presigned)
+            ctx.db.set_info_channel(site, channel, base, ctx.clock())
+        return JSONResponse(ctx.presign_post(f"{directory}/{name}"))
 
     async def download(request: Request) -> Response:
-        body = await _json_body(request)
-        if isinstance(body, Response):
-            return body
-        name = body.get("object_name")
-        problem = _object_name_problem(name)
-        if problem:
-            return _text(400, problem)
-        directory = body.get("s3_directory", DEFAULT_S3_DIRECTORY)
-        if directory not in S3_DIRECTORIES:
-            return _text(403, BAD_DIRECTORY)
-        return _text(200, _presign_get(f"{directory}/{name}"))
-
-    def _presign_get(key: str) -> str:
-        return ctx.s3.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": ctx.bucket, "Key": key},
-            ExpiresIn=DEFAULT_GET_EXPIRES_S,
-        )
+        checked = await _name_and_directory(request)
+        if isinstance(checked, Response):
+            return checked
+        _, name, directory = checked
+        return _text(200, ctx.presign_get(f"{directory}/{name}"))
 
     def _record(row: dict[str, Any]) -> dict[str, Any]:
         """A row as the real API shows it: ms timestamps, presigned JPG URLs, smartstack keys."""
@@ -142,23 +126,31 @@ def make_app(ctx: ApiContext) -> Starlette:
             sort_date=capture_ms,
             SMARTSTK=header.get("SMARTSTK"),
             SSTKNUM=header.get("SSTKNUM"),
-            jpg_url=_presign_get(row["jpg_medium_key"]) if row["jpg_medium_key"] else None,
-            jpg_thumbnail_url=_presign_get(row["jpg_small_key"]) if row["jpg_small_key"] else None,
+            jpg_url=ctx.presign_get(row["jpg_medium_key"]) if row["jpg_medium_key"] else None,
+            jpg_thumbnail_url=ctx.presign_get(row["jpg_small_key"]) if row["jpg_small_key"] else None,
         )
         return record
 
+    def _path_problem(request: Request, *names: str) -> Response | None:
+        for name in names:
+            problem = validate.path_param_problem(name, request.path_params[name])
+            if problem:
+                return _text(400, problem)
+        return None
+
     async def latest_images(request: Request) -> Response:
-        site = request.path_params["site"]
-        try:
-            count = int(request.path_params["count"])
-        except ValueError:
-            count = -1
-        if not 0 < count <= MAX_LATEST:
-            return _text(400, f"number of images {request.path_params['count']!r} is not "
-                              f"allowed: use 1 to {MAX_LATEST}")
-        return JSONResponse([_record(row) for row in ctx.db.latest_images(site, count)])
+        if refused := _path_problem(request, "site"):
+            return refused
+        count = _int_param(request.path_params["count"])
+        if count is None or not 0 < count <= MAX_LATEST:
+            return _text(400, f"number of images {validate.echo(request.path_params['count'])} is "
+                              f"not allowed: use 1 to {MAX_LATEST}")
+        rows = ctx.db.latest_images(request.path_params["site"], count)
+        return JSONResponse([_record(row) for row in rows])
 
     async def image(request: Request) -> Response:
+        if refused := _path_problem(request, "base_filename"):
+            return refused
         base = request.path_params["base_filename"]
         row = ctx.db.image(base)
         if row is None:
@@ -166,6 +158,8 @@ def make_app(ctx: ApiContext) -> Starlette:
         return JSONResponse(_record(row))
 
     async def fitsheader(request: Request) -> Response:
+        if refused := _path_problem(request, "base_filename"):
+            return refused
         base = request.path_params["base_filename"]
         row = ctx.db.image(base)
         if row is None or not row.get("header"):
@@ -173,14 +167,13 @@ def make_app(ctx: ApiContext) -> Starlette:
         return JSONResponse(json.loads(row["header"]))
 
     async def infoimage(request: Request) -> Response:
-        site = request.path_params["site"]
-        try:
-            channel = int(request.path_params["channel"])
-        except ValueError:
-            channel = -1
-        if channel not in INFO_CHANNELS:
-            return _text(403, BAD_CHANNEL.format(value=request.path_params["channel"]))
-        base = ctx.db.info_channel(site, channel)
+        if refused := _path_problem(request, "site"):
+            return refused
+        raw = request.path_params["channel"]
+        channel = _int_param(raw)
+        if channel not in validate.INFO_CHANNELS:
+            return _text(403, validate.BAD_CHANNEL.format(value=validate.echo(raw)))
+        base = ctx.db.info_channel(request.path_params["site"], channel)
         row = ctx.db.image(base, INFO_DIRECTORY) if base else None
         if row is None:
             return Response(status_code=204)
@@ -197,6 +190,8 @@ def make_app(ctx: ApiContext) -> Starlette:
 
     async def recentuploads(request: Request) -> Response:
         site = request.query_params.get("site") or None
+        if site is not None and (problem := validate.path_param_problem("site", site)):
+            return _text(400, problem)
         records = ctx.db.recent_uploads(site, DEFAULT_RECENT_LIMIT)
         return JSONResponse([_upload_entry(r) for r in records])
 
@@ -204,7 +199,11 @@ def make_app(ctx: ApiContext) -> Starlette:
         now = dt.datetime.fromtimestamp(ctx.clock(), dt.UTC).isoformat()
         return JSONResponse({"ok": True, "s3_url": ctx.s3_url, "bucket": ctx.bucket, "time": now})
 
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi.describe(ctx))
+
     routes = [
+        # the real service's routes
         Route("/upload", upload, methods=["POST"]),
         Route("/upload/", upload, methods=["POST"]),
         Route("//upload/", upload, methods=["POST"]),
@@ -215,8 +214,19 @@ def make_app(ctx: ApiContext) -> Starlette:
         Route("/fitsheader/{base_filename}", fitsheader, methods=["GET"]),
         Route("/infoimage/{site}/{channel}", infoimage, methods=["GET"]),
         Route("/recentuploads", recentuploads, methods=["GET"]),
+        # the local site's own
         Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/download/{directory}/{name}", pages.download_redirect, methods=["GET"]),
+        Route("/", pages.root, methods=["GET"]),
+        Route("/site/{site}/observe", pages.observe, methods=["GET"]),
+        Route("/site/{site}/observe.json", pages.observe_json, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={Exception: _internal_error})
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BodyLimit, max_bytes=ctx.max_body_bytes)],
+        exception_handlers={Exception: _internal_error},
+    )
     app.router.redirect_slashes = False
     return app

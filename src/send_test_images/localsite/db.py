@@ -147,6 +147,26 @@ class SiteDB:
                 ),
             )
 
+    def object_keys(self, prefix: str) -> list[str]:
+        """Every stored key that starts with `prefix` (compared exactly: no LIKE wildcards)."""
+        rows = self._query(
+            "SELECT key FROM objects WHERE substr(key, 1, ?) = ? ORDER BY key", (len(prefix), prefix)
+        )
+        return [row["key"] for row in rows]
+
+    def expired_objects(self, now_s: float) -> list[ObjectRecord]:
+        """Objects whose expiry time has come, oldest first."""
+        rows = self._query(
+            "SELECT * FROM objects WHERE expire_timestamp_s IS NOT NULL AND expire_timestamp_s <= ? "
+            "ORDER BY expire_timestamp_s",
+            (now_s,),
+        )
+        return [ObjectRecord(**dict(row)) for row in rows]
+
+    def forget_object(self, key: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM objects WHERE key = ?", (key,))
+
     def recent_uploads(self, site: str | None, limit: int) -> list[ObjectRecord]:
         where, params = ("WHERE site = ?", (site,)) if site else ("", ())
         rows = self._query(
@@ -207,6 +227,22 @@ class SiteDB:
             (site, directory, limit),
         )
         return [dict(row) for row in rows]
+
+    def sites_with_data(self, directory: str = "data") -> list[str]:
+        """Sites with at least one listed image, the one with the newest capture first."""
+        rows = self._query(
+            "SELECT site, max(coalesce(capture_date, 0)) AS newest FROM images "
+            "WHERE s3_directory = ? AND jpg_medium_exists = 1 GROUP BY site "
+            "ORDER BY newest DESC, site",
+            (directory,),
+        )
+        return [row["site"] for row in rows]
+
+    def delete_image(self, base: str, directory: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM images WHERE base_filename = ? AND s3_directory = ?", (base, directory)
+            )
 
     def image(self, base: str, directory: str | None = None) -> dict[str, Any] | None:
         """The row for a base filename; `data` wins over `info-images` when both exist."""

@@ -48,6 +48,8 @@ DEFAULT_MAX_VOLUMES = 100
 """With weed's defaults (30 GB volumes sized from free disk) it may find too few volumes and
 fail to write its own metadata log; small volumes and a fixed count avoid that."""
 LOG_TAIL_LINES = 20
+VOLUME_GLOB = "*.dat"
+"""One file per weed volume in the store dir; the master must know them all before reads work."""
 S3_NOT_AUTHORISED = 403
 """An anonymous `GET /` answers 403 once the S3 gateway is up."""
 
@@ -156,6 +158,20 @@ def stop_process(process: subprocess.Popen[Any], grace: float) -> None:
             process.wait()
 
 
+def volume_ids(status: Any) -> set[int]:
+    """Every volume id in the master's `/vol/status` answer (a tree of data centres and racks)."""
+    found: set[int] = set()
+    if isinstance(status, dict):
+        if "Id" in status and "Collection" in status and isinstance(status["Id"], int):
+            found.add(status["Id"])
+        for value in status.values():
+            found |= volume_ids(value)
+    elif isinstance(status, list):
+        for value in status:
+            found |= volume_ids(value)
+    return found
+
+
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -259,6 +275,7 @@ class S3Server:
             atexit.register(self.stop)
         try:
             self._wait_ready(began + timeout, timeout)
+            self._wait_volumes(began + timeout, timeout)
             self.ensure_bucket()
         except BaseException:
             self.stop()
@@ -282,6 +299,28 @@ class S3Server:
                     raise LocalSiteError(
                         f"the S3 server (weed) did not answer on {self.url} within {timeout:g} s; "
                         f"the end of {self.log_path}:\n{log_tail(self.log_path)}"
+                    )
+                time.sleep(DEFAULT_POLL_INTERVAL)
+
+    def _wait_volumes(self, deadline: float, timeout: float) -> None:
+        """Wait until the master knows every volume on disk, so old objects can be read at once.
+
+        After a restart the S3 port answers before the volume server's first heartbeat reaches
+        the (new) master; reads in between fail with 500 "volume not found".
+        """
+        on_disk = len(list(self.store_dir.glob(VOLUME_GLOB)))
+        if on_disk == 0:
+            return
+        url = f"http://{self.host}:{self._require_ports().master}/vol/status"
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    if len(volume_ids(client.get(url).json())) >= on_disk:
+                        return
+                if time.monotonic() > deadline:
+                    raise LocalSiteError(
+                        f"the S3 server (weed) did not load the {on_disk} volumes in {self.store_dir} "
+                        f"within {timeout:g} s; the end of {self.log_path}:\n{log_tail(self.log_path)}"
                     )
                 time.sleep(DEFAULT_POLL_INTERVAL)
 

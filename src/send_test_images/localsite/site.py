@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +27,9 @@ import uvicorn
 
 from ..errors import LocalSiteError
 from .api import ApiContext, make_app
+from .context import DEFAULT_MAX_UPLOAD_BYTES
 from .db import DEFAULT_DB_NAME, SiteDB
+from .expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from .ingest import Ingestor
 from .s3server import DEFAULT_HOST, S3Server, find_weed
 from .watch import BucketWatcher
@@ -39,6 +43,20 @@ DEFAULT_STOP_DRAIN = 2.0
 the next start)."""
 DEFAULT_POLL_INTERVAL = 0.02
 DEFAULT_SIGNAL_POLL = 0.5
+OPEN_HOST_WARNING = (
+    "WARNING: serving on {host}, not only on this machine: anyone who can reach this address can "
+    "read and upload images (there is no authentication). Use --host 127.0.0.1 to keep it local."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str]:
@@ -99,20 +117,35 @@ class LocalSite:
         port: int = 0,
         *,
         weed: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        expiry_check_s: float = DEFAULT_EXPIRY_CHECK_S,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     ) -> LocalSite:
-        """Start weed, the watcher and the API on `host:port` (0 = a free port)."""
+        """Start weed, the watcher and the API on `host:port` (0 = a free port).
+
+        `clock` is what expiry and the API call "now" (tests move it instead of waiting 300 s);
+        `max_upload_bytes` goes into every presigned POST as its size limit.
+        """
         data = Path(data_dir).expanduser().resolve()
         data.mkdir(parents=True, exist_ok=True)
         site = cls(data, "", "", owned=True)
         site._lock_handle = _lock_data_dir(data)
         try:
-            site._start_parts(host, port, weed)
+            site._start_parts(host, port, weed, clock, expiry_check_s, max_upload_bytes)
         except BaseException:
             site.stop()
             raise
         return site
 
-    def _start_parts(self, host: str, port: int, weed: Path | None) -> None:
+    def _start_parts(
+        self,
+        host: str,
+        port: int,
+        weed: Path | None,
+        clock: Callable[[], float],
+        expiry_check_s: float,
+        max_upload_bytes: int,
+    ) -> None:
         api = _ApiThread(host, port)  # first, so a taken port fails before weed starts
         self._parts.append(api)
         db = SiteDB(self.data_dir / DEFAULT_DB_NAME)
@@ -122,7 +155,7 @@ class LocalSite:
         s3.start()
         self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
 
-        ingestor = Ingestor(db, s3.client(), s3.bucket)
+        ingestor = Ingestor(db, s3.client(), s3.bucket, clock=clock)
         ingestor.start()
         self._parts.append(ingestor)
         self._ingestor = ingestor
@@ -137,8 +170,14 @@ class LocalSite:
         watcher.start()
         self._parts.append(watcher)
         ingestor.reconcile()
+        expirer = Expirer(db, s3.client(), s3.bucket, clock=clock, interval=expiry_check_s)
+        expirer.start()
+        self._parts.append(expirer)
 
-        context = ApiContext(db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url)
+        context = ApiContext(
+            db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url, clock=clock,
+            max_upload_bytes=max_upload_bytes,
+        )
         self.api_url = api.start(make_app(context))
         self._write_site_json()
 
@@ -244,9 +283,19 @@ class _ApiThread:
 
 
 def serve(
-    data_dir: Path | str, host: str = DEFAULT_HOST, port: int = 0, *, out: IO[str] = sys.stdout
+    data_dir: Path | str,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    *,
+    out: IO[str] = sys.stdout,
+    err: IO[str] | None = None,
 ) -> int:
-    """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0."""
+    """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0.
+
+    Any host but loopback is allowed (the caller asked for it explicitly) with a warning on `err`.
+    """
+    if not is_loopback(host):
+        print(OPEN_HOST_WARNING.format(host=host), file=err or sys.stderr, flush=True)
     stopping = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -255,6 +304,7 @@ def serve(
         with LocalSite.start(data_dir, host, port) as site:
             print(f"Local Photon Ranch API: {site.api_url}", file=out)
             print(f"Local S3 (weed):        {site.s3_url}", file=out)
+            print(f"Observe page:           {site.api_url}/", file=out)
             print(f"Data:                   {site.data_dir}  (Ctrl-C to stop)", file=out, flush=True)
             while not stopping.wait(DEFAULT_SIGNAL_POLL):
                 pass

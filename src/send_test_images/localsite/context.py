@@ -1,0 +1,44 @@
+"""What every route needs, in one object: the database, boto3 against weed, limits and the clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .db import SiteDB
+from .limits import DEFAULT_MAX_BODY_BYTES
+
+PRESIGN_EXPIRES_S = 300
+"""The real presigned POST policy expires after 300 s."""
+DEFAULT_GET_EXPIRES_S = 3600
+DEFAULT_MAX_UPLOAD_BYTES = 1 << 30
+"""The size limit written into every presigned POST (`content-length-range`), 1 GiB: far above
+the largest file the project makes (a 4096x4096 16-bit frame is 32 MiB uncompressed). The real
+service has no such limit; here it keeps a stray or hostile client from filling the disk."""
+
+
+@dataclass
+class ApiContext:
+    db: SiteDB
+    s3: Any
+    bucket: str
+    s3_url: str
+    clock: Callable[[], float] = time.time
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+    def presign_post(self, key: str) -> dict[str, Any]:
+        """The real service's presigned POST for `key`, plus this site's size limit."""
+        return self.s3.generate_presigned_post(
+            self.bucket,
+            key,
+            Conditions=[["content-length-range", 0, self.max_upload_bytes]],
+            ExpiresIn=PRESIGN_EXPIRES_S,
+        )
+
+    def presign_get(self, key: str) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=DEFAULT_GET_EXPIRES_S
+        )

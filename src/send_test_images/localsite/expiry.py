@@ -1,0 +1,92 @@
+"""Delete experimental (EP) and focus (EF) images when their time is up, as the real service does.
+
+Ingestion stamps every object with its expiry (protocol §2: 300 s at site `tst`); this sweeper
+checks every few seconds, deletes what is due from S3 and forgets its rows, so an expired image
+leaves `latest_images` and `recentuploads` and its files are gone. The clock is injected, so a
+test can jump 300 s ahead instead of waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .. import naming
+from ..errors import InvalidName
+from .db import SiteDB
+from .ingest import split_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXPIRY_CHECK_S = 5.0
+"""How often to look for expired objects: small against the shortest lifetime (300 s)."""
+
+
+class Expirer:
+    """Runs `sweep()` every `interval` seconds on its own thread until stopped."""
+
+    def __init__(
+        self,
+        db: SiteDB,
+        s3: Any,
+        bucket: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        interval: float = DEFAULT_EXPIRY_CHECK_S,
+    ) -> None:
+        self.db = db
+        self.s3 = s3
+        self.bucket = bucket
+        self.clock = clock
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="localsite-expiry", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("expiry sweep failed; trying again in %g s", self.interval)
+            if self._stopping.wait(self.interval):
+                return
+
+    def sweep(self) -> list[str]:
+        """Delete every object whose expiry has passed; returns their keys."""
+        deleted = []
+        for record in self.db.expired_objects(self.clock()):
+            try:
+                self.s3.delete_object(Bucket=self.bucket, Key=record.key)
+            except (ClientError, BotoCoreError) as exc:
+                log.warning("could not delete expired %s: %s", record.key, exc)
+                continue
+            self._forget_image(record.key)
+            self.db.forget_object(record.key)
+            deleted.append(record.key)
+        return deleted
+
+    def _forget_image(self, key: str) -> None:
+        place = split_key(key)
+        if place is None:
+            return
+        directory, bare = place
+        try:
+            name = naming.parse(bare)
+        except InvalidName:
+            return
+        self.db.delete_image(name.base, directory)

@@ -1,0 +1,126 @@
+"""What the observe page shows, as plain data: rows of the database -> cards of the strip.
+
+Pure functions, so the rules the web UI follows are tested without a browser: newest first, a
+smartstack folded into one card showing its highest SSTKNUM frame and the stack's length (protocol
+§5), files offered for download by their stored keys. The page's script only draws these cards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+NOT_A_STACK = ("", "no")
+"""SMARTSTK of a frame that is not part of a smartstack (protocol §5: sites write `no`)."""
+MS_PER_S = 1000
+FITS_MARK = ".fits"
+INFO_CHANNEL_NAMES = {1: "plate solve", 2: "focus", 3: "info"}
+"""What sites put on each info-image channel (protocol §6); channel 3 is free for anything."""
+
+
+def file_url(key: str) -> str:
+    """The page's link for a stored object: a GET that redirects to a fresh presigned URL."""
+    directory, _, name = key.partition("/")
+    return f"/download/{quote(directory)}/{quote(name)}"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def stack_id(header: dict[str, str]) -> str | None:
+    """The smartstack this frame belongs to, or None for a normal frame."""
+    value = str(header.get("SMARTSTK", "")).strip()
+    return None if value.lower() in NOT_A_STACK else value
+
+
+def make_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """One image as the page draws it; `keys` are the stored objects of its exposure."""
+    header = json.loads(row["header"]) if row.get("header") else {}
+    fits = [key for key in keys if FITS_MARK in key.rsplit("/", 1)[-1]]
+    thumbnail_key = row.get("jpg_small_key") or row.get("jpg_medium_key")
+    return {
+        "base_filename": row["base_filename"],
+        "site": row["site"],
+        "data_type": row.get("data_type"),
+        "capture_ms": int(row["capture_date"] * MS_PER_S) if row.get("capture_date") else None,
+        "exposure_time": row.get("exposure_time"),
+        "filter": row.get("filter_used"),
+        "right_ascension": row.get("right_ascension"),
+        "declination": row.get("declination"),
+        "altitude": row.get("altitude"),
+        "azimuth": row.get("azimuth"),
+        "airmass": row.get("airmass"),
+        "username": row.get("username"),
+        "user_id": row.get("user_id"),
+        "thumbnail_url": file_url(thumbnail_key) if thumbnail_key else None,
+        "jpg_url": file_url(row["jpg_medium_key"]) if row.get("jpg_medium_key") else None,
+        "files": [{"name": key.rsplit("/", 1)[-1], "url": file_url(key)} for key in fits],
+        "smartstack": None,
+        "_stack": stack_id(header),
+        "_index": _int(header.get("SSTKNUM")),
+        "_length": _int(header.get("SSTKLEN")),
+    }
+
+
+def fold_smartstacks(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cards newest first with each smartstack shown once, as its highest-SSTKNUM frame.
+
+    The stack keeps the place of its newest frame in the strip; its length is SSTKLEN when the
+    header says it, else the number of frames that have arrived so far.
+    """
+    stacks: dict[str, list[dict[str, Any]]] = {}
+    order: list[str | dict[str, Any]] = []
+    for card in cards:
+        stack = card["_stack"]
+        if stack is None:
+            order.append(card)
+        else:
+            if stack not in stacks:
+                stacks[stack] = []
+                order.append(stack)
+            stacks[stack].append(card)
+    shown = []
+    for entry in order:
+        if isinstance(entry, dict):
+            shown.append(_public(entry))
+            continue
+        frames = stacks[entry]
+        top = max(frames, key=lambda c: c["_index"] if c["_index"] is not None else -1)
+        card = _public(top)
+        card["smartstack"] = {
+            "id": entry,
+            "frame": top["_index"] if top["_index"] is not None else 0,
+            "length": top["_length"] or len(frames),
+            "frames_arrived": len(frames),
+        }
+        shown.append(card)
+    return shown
+
+
+def _public(card: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in card.items() if not key.startswith("_")}
+
+
+def strip(
+    rows: list[dict[str, Any]], keys_of: Callable[[str], list[str]], limit: int
+) -> list[dict[str, Any]]:
+    """The strip for a site: rows newest first (from `latest_images`) -> at most `limit` cards."""
+    cards = [make_card(row, keys_of(f"{row['s3_directory']}/{row['base_filename']}-")) for row in rows]
+    return fold_smartstacks(cards)[:limit]
+
+
+def info_card(channel: int, row: dict[str, Any] | None) -> dict[str, Any]:
+    """One info-image channel beside the main image; empty when nothing is on it yet."""
+    key = row.get("jpg_medium_key") if row else None
+    return {
+        "channel": channel,
+        "label": INFO_CHANNEL_NAMES.get(channel, f"channel {channel}"),
+        "base_filename": row["base_filename"] if row else None,
+        "jpg_url": file_url(key) if key else None,
+    }
