@@ -1,0 +1,242 @@
+"""How fast `up` sends, against its ceilings and the original script, on a local site.
+
+`./dev bench upload [--exposures=200] [--camera=sq768] [--rss] [--original=5]`
+
+1. end to end: `up -r 200` with the default product set (hjtfF), default concurrency and
+   generator processes, through journal and spool: exposures/s and MB/s.
+2. ceilings: generation alone (the same specs, same processes, files written to disk) and the
+   simplest presign+POST loop sending those same files at the same concurrency. The issue's
+   goal: end to end within 25% of the slower ceiling (ratio >= 0.75).
+3. the original algorithm (bench/original_up.py: float64 Perlin, bz2, one file at a time) at
+   the same size: exposures/s, and how many times faster `up` is (goal: >= 20x).
+4. with --rss: peak RSS of the whole `up` process tree at -r 20 and -r 2000 (goal: within 10%).
+
+Everything runs against a fresh local site (`send-test-images serve`, in its own process so the
+site's API and ingestion do not share this process's GIL) in a temporary folder. A warm-up of a
+few files comes first (weed makes its volumes on the first writes). Timings include starting the
+generator processes, as a user's run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench import original_up
+from send_test_images import commands, paths
+from send_test_images.batch import BatchOptions, plan
+from send_test_images.pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, _make_pool
+from send_test_images.spool import spool_exposure
+
+DEFAULT_EXPOSURES = 200
+DEFAULT_CAMERA = "sq768"
+DEFAULT_FILES = "hjtfF"
+DEFAULT_ORIGINAL = 5
+RSS_COUNTS = (20, 2000)
+RSS_POLL = 0.1
+GOAL_RATIO = 0.75
+GOAL_SPEEDUP = 20.0
+GOAL_RSS_SPREAD = 0.10
+SEED = 20261124
+MB = 1e6
+TIMEOUT = 30.0
+WARM_UP_FILES = 50
+SERVE_START_TIMEOUT = 60.0
+API_LINE = "Local Photon Ranch API: "
+
+
+def generation_ceiling(specs: list, directory: Path, workers: int) -> float:
+    """Seconds to make every exposure and write its files, with the pipeline's processes."""
+    started = time.perf_counter()
+    pool = _make_pool(workers)
+    try:
+        list(pool.map(spool_exposure, specs, [directory] * len(specs)))
+    finally:
+        pool.shutdown()
+    return time.perf_counter() - started
+
+
+def upload_ceiling(api_url: str, files: list[Path], concurrency: int) -> float:
+    """Seconds for the plainest presign + POST of these files, `concurrency` at a time."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(timeout=TIMEOUT, limits=limits) as client:
+
+        def send(path: Path) -> None:
+            answer = client.post(f"{api_url}/upload", json={"object_name": path.name, "s3_directory": "data"})
+            presigned = answer.raise_for_status().json()
+            with path.open("rb") as body:
+                posted = client.post(presigned["url"], data=presigned["fields"], files={"file": (path.name, body)})
+            if posted.status_code != httpx.codes.NO_CONTENT:
+                raise RuntimeError(f"{path.name}: {posted.status_code} {posted.text[:200]}")
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(send, files))
+        return time.perf_counter() - started
+
+
+def end_to_end(api_url: str, args: argparse.Namespace, report: Path) -> dict:
+    options = BatchOptions(site="tst", inst="e2e", files=args.files, repeat=args.exposures, camera=args.camera,
+                           seed=SEED)
+    out, err = io.StringIO(), io.StringIO()
+    code = commands.run_up(
+        options, api=api_url, s3_directory="data", channel=1, out_dir=None, dry_run=False, data=None,
+        timeout=None, retries=None, out=out, err=err, concurrency=args.concurrency, workers=args.workers,
+        report=report,
+    )
+    if code != 0:
+        raise RuntimeError(f"up failed ({code}):\n{err.getvalue()}")
+    return json.loads(report.read_text())
+
+
+def tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants right now (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    total = 0
+    for pid in family:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def peak_rss(api_url: str, exposures: int, args: argparse.Namespace) -> tuple[int, float]:
+    """Peak RSS of a separate `up` process tree, and its seconds."""
+    command = [
+        sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+        "up", "--api", api_url, "--inst", f"rss{exposures}", "--camera", args.camera, "-f", args.files,
+        "-r", str(exposures), "--seed", str(SEED), "--concurrency", str(args.concurrency),
+        "--workers", str(args.workers),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(RSS_POLL):
+            peak = max(peak, tree_rss(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = process.communicate()
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"up -r {exposures} failed ({process.returncode}): {err[-500:]}")
+    return peak, time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench upload")
+    parser.add_argument("--exposures", type=int, default=DEFAULT_EXPOSURES)
+    parser.add_argument("--camera", default=DEFAULT_CAMERA)
+    parser.add_argument("--files", default=DEFAULT_FILES)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--original", type=int, default=DEFAULT_ORIGINAL, help="exposures for the original (0: skip)")
+    parser.add_argument("--rss", action="store_true", help="also measure peak RSS at -r 20 and -r 2000")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
+        home = Path(tmp)
+        os.environ[paths.HOME_ENV] = str(home)
+        print(f"camera {args.camera}, files {args.files}, {args.exposures} exposures, "
+              f"concurrency {args.concurrency}, {args.workers} generator process(es), {os.cpu_count()} CPU(s)")
+        with _served(home / "site") as api_url:
+            specs = plan(BatchOptions(site="tst", inst="ceil", files=args.files, repeat=args.exposures,
+                                      camera=args.camera), range(1, args.exposures + 1), seed=SEED)
+            made = home / "made"
+            gen_s = generation_ceiling(specs, made, args.workers)
+            files = sorted(made.iterdir())
+            size = sum(p.stat().st_size for p in files)
+            upload_ceiling(api_url, files[:WARM_UP_FILES], args.concurrency)
+            up_s = upload_ceiling(api_url, files, args.concurrency)
+            e2e = end_to_end(api_url, args, home / "report.json")
+
+            n = args.exposures
+            gen_rate, up_rate, e2e_rate = n / gen_s, n / up_s, e2e["exposures_per_s"]
+            slower = min(gen_rate, up_rate)
+            print(f"end to end:           {e2e_rate:7.2f} exposures/s  {e2e['mb_per_s']:7.1f} MB/s  "
+                  f"({e2e['files_sent']} files, {e2e['bytes_sent'] / MB:.0f} MB in {e2e['elapsed_s']:.1f} s)")
+            print(f"  latency p50/p90/p99: API {_pct(e2e['latency_s']['api'])}; S3 {_pct(e2e['latency_s']['s3'])}")
+            print(f"ceiling, generation:  {gen_rate:7.2f} exposures/s  ({gen_s:.1f} s)")
+            print(f"ceiling, upload loop: {up_rate:7.2f} exposures/s  {size / MB / up_s:7.1f} MB/s  ({up_s:.1f} s)")
+            ratio = e2e_rate / slower
+            print(f"end to end / slower ceiling: {ratio:.2f}  (goal >= {GOAL_RATIO})")
+
+            if args.original > 0:
+                orig_s, _ = original_up.run(api_url, exposures=args.original,
+                                            size=_camera_size(args.camera))
+                orig_rate = args.original / orig_s
+                print(f"original algorithm:   {orig_rate:7.2f} exposures/s  ({args.original} exposures, "
+                      f"{orig_s:.1f} s); up is {e2e_rate / orig_rate:.1f}x faster (goal >= {GOAL_SPEEDUP:g}x)")
+
+            if args.rss:
+                peaks = {}
+                for count in RSS_COUNTS:
+                    peaks[count], seconds = peak_rss(api_url, count, args)
+                    print(f"peak RSS of the up process tree, -r {count}: {peaks[count] / MB:.0f} MB ({seconds:.0f} s)")
+                low, high = min(peaks.values()), max(peaks.values())
+                print(f"RSS spread: {(high - low) / low:.1%} (goal <= {GOAL_RSS_SPREAD:.0%})")
+    return 0
+
+
+@contextlib.contextmanager
+def _served(data: Path) -> Iterator[str]:
+    """`send-test-images serve` in a child process; yields its API URL, stops it after."""
+    command = [sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+               "serve", "--data", str(data)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + SERVE_START_TIMEOUT
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(API_LINE):
+                yield line.removeprefix(API_LINE).strip()
+                return
+            if time.monotonic() > deadline:
+                break
+        raise RuntimeError("the local site did not start")
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _pct(values: dict) -> str:
+    return "/".join(f"{v * 1000:.0f}" for v in values.values()) + " ms"
+
+
+def _camera_size(name: str) -> int:
+    from send_test_images.profiles import get_camera
+
+    return get_camera(name).width
