@@ -17,6 +17,7 @@ TEXT = "text/plain"
 JSON = "application/json"
 NAME_PATTERN = r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$"
 PARAM_PATTERN = r"^[A-Za-z0-9._+-]+$"
+QUERY_PATTERN = r"^[A-Za-z0-9._+-]*$"
 
 
 def _text(description: str) -> dict[str, Any]:
@@ -164,7 +165,8 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             }},
             "/recentuploads": {"get": {
                 "parameters": [{"name": "site", "in": "query", "required": False,
-                                "schema": {"type": "string", "pattern": PARAM_PATTERN,
+                                "description": "a site code; missing or empty: every site",
+                                "schema": {"type": "string", "pattern": QUERY_PATTERN,
                                            "maxLength": validate.MAX_PATH_PARAM}}],
                 "responses": {"200": _json("stored objects, newest first", {"type": "array", "items": {
                     "type": "object",

@@ -1,0 +1,71 @@
+"""No request breaks the local site: schemathesis fuzzes every operation of `/openapi.json`.
+
+The examples are generated from the site's own OpenAPI description, valid and invalid alike
+(positive and negative modes: wrong types, missing fields, odd characters in paths,
+queries and bodies), and sent to the real
+running site. Every answer must be a documented status with a documented content type, and never
+a 5xx. The run is bounded and derandomised: the same requests every time, in a few seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from send_test_images.localsite import LocalSite
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extras")
+hypothesis = pytest.importorskip("hypothesis")
+from schemathesis.generation import GenerationMode  # noqa: E402  (after the importorskip)
+
+EXAMPLES_PER_OPERATION = 25
+OPERATIONS = [
+    ("POST", "/upload"),
+    ("POST", "/download"),
+    ("GET", "/{site}/latest_images/{count}"),
+    ("GET", "/image/{base_filename}"),
+    ("GET", "/fitsheader/{base_filename}"),
+    ("GET", "/infoimage/{site}/{channel}"),
+    ("GET", "/recentuploads"),
+    ("GET", "/download/{s3_directory}/{object_name}"),
+    ("GET", "/health"),
+    ("GET", "/site/{site}/observe.json"),
+]
+"""The pages (`/`, `/site/{site}/observe`) answer HTML and redirects; the browser tests cover them."""
+
+pytestmark = pytest.mark.s3
+
+
+@pytest.fixture(scope="module")
+def api_schema(local_site: LocalSite) -> Any:
+    spec = httpx.get(local_site.api_url + "/openapi.json").json()
+    return schemathesis.openapi.from_dict(spec)
+
+
+def test_every_operation_is_fuzzed(api_schema: Any) -> None:
+    described = {(method.upper(), path) for path, methods in api_schema.raw_schema["paths"].items()
+                 for method in methods}
+    assert described - {("GET", "/"), ("GET", "/site/{site}/observe")} == set(OPERATIONS)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_no_request_gets_a_server_error(local_site: LocalSite, api_schema: Any, method: str, path: str) -> None:
+    operation = api_schema[path][method]
+
+    modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    cases = hypothesis.strategies.one_of(*(operation.as_strategy(mode) for mode in modes))
+
+    @hypothesis.given(case=cases)
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def fuzz(case: Any) -> None:
+        case.call_and_validate(base_url=local_site.api_url)
+
+    fuzz()
