@@ -79,6 +79,8 @@ def _start_serve(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     first_line = child.stdout.readline()
     match = re.search(r"(http://127\.0\.0\.1:\d+)", first_line)
     assert match, f"serve printed {first_line!r}"
+    rest = [child.stdout.readline() for _ in range(3)]
+    assert any(line.startswith("Observe page:") and f"{match.group(1)}/" in line for line in rest), rest
     return child, match.group(1)
 
 

@@ -49,6 +49,11 @@ OPEN_HOST_WARNING = (
 )
 
 
+def open_host_warning(host: str) -> str | None:
+    """What to tell the user who binds beyond this machine; None for a loopback address."""
+    return None if is_loopback(host) else OPEN_HOST_WARNING.format(host=host)
+
+
 def is_loopback(host: str) -> bool:
     """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -106,6 +111,7 @@ class LocalSite:
         self._parts: list[Any] = []
         self._lock_handle: IO[str] | None = None
         self._ingestor: Ingestor | None = None
+        self._expirer: Expirer | None = None
 
     # --- starting ----------------------------------------------------------------------------
 
@@ -173,6 +179,7 @@ class LocalSite:
         expirer = Expirer(db, s3.client(), s3.bucket, clock=clock, interval=expiry_check_s)
         expirer.start()
         self._parts.append(expirer)
+        self._expirer = expirer
 
         context = ApiContext(
             db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url, clock=clock,
@@ -218,6 +225,12 @@ class LocalSite:
             raise LocalSiteError(f"the site at {self.api_url} runs in pid {self.pid}, not here")
         return self._ingestor.wait_idle(timeout)
 
+    def sweep_expired(self) -> list[str]:
+        """Delete what has expired right now instead of at the next periodic check; the keys."""
+        if self._expirer is None:
+            raise LocalSiteError(f"the site at {self.api_url} runs in pid {self.pid}, not here")
+        return self._expirer.sweep()
+
     def stop(self) -> None:
         """Stop what we started, newest first; a connected site is left running."""
         if self._ingestor is not None:
@@ -227,6 +240,7 @@ class LocalSite:
             stop = getattr(part, "stop", None) or part.close
             stop()
         self._ingestor = None
+        self._expirer = None
         if self._lock_handle is not None:
             info = read_site_json(self.data_dir)
             if info and info.get("pid") == self.pid:
@@ -294,8 +308,9 @@ def serve(
 
     Any host but loopback is allowed (the caller asked for it explicitly) with a warning on `err`.
     """
-    if not is_loopback(host):
-        print(OPEN_HOST_WARNING.format(host=host), file=err or sys.stderr, flush=True)
+    warning = open_host_warning(host)
+    if warning:
+        print(warning, file=err or sys.stderr, flush=True)
     stopping = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
