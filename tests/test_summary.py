@@ -67,3 +67,11 @@ def test_the_bar_shows_files_exposures_and_errors() -> None:
     bar = render_bar(stats, width=8)
     assert bar.startswith("[##......] 1/4 files  0/1 exposures  ")
     assert bar.endswith("MB/s  1 error")
+
+
+def test_the_bar_fills_by_exposures_when_the_run_knows_how_many() -> None:
+    stats = RunStats(exposures_planned=4)
+    stats.expect(1, 2)
+    stats.sent(1, result(0.01, 0.01))
+    stats.sent(1, result(0.01, 0.01))
+    assert render_bar(stats, width=8).startswith("[##......] 2/2 files  1/4 exposures  ")

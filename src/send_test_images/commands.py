@@ -201,6 +201,7 @@ def run_up(
             return _send(
                 journal, api_url, settings, spool_dir, owed=[], specs=blocks.specs(),
                 uploads=uploads, report=report, out=out, err=err,
+                planned=None if duration else options.count,
             )
 
 
@@ -287,7 +288,7 @@ def _resume_one(
         spool_dir = out_dir if out_dir is not None else spool.spool_dir(run_id)
         return _send(
             journal, api_url, settings, spool_dir, owed=owed, specs=specs,
-            uploads=uploads, report=report, out=out, err=err,
+            uploads=uploads, report=report, out=out, err=err, planned=len(owed) + len(specs),
         )
 
 
@@ -303,9 +304,10 @@ def _send(
     report: Path | None,
     out: TextIO,
     err: TextIO,
+    planned: int | None = None,
 ) -> int:
     """Run the pipeline, settle the journal, print the summary; the exit code says what is left."""
-    stats = RunStats()
+    stats = RunStats(exposures_planned=planned)
     with Progress(stats, out, bar=is_terminal(out)) as progress:
         pipeline = Pipeline(
             api_url, journal, stats, progress, settings, spool_dir=spool_dir, uploader_options=uploads

@@ -28,15 +28,22 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def render_bar(stats: RunStats, width: int = BAR_WIDTH) -> str:
-    """`[#####.....] 120/500 files  24/100 exposures  35.2 MB/s  0 errors` (pure)."""
-    total = max(stats.files_total, 1)
-    filled = min(width, stats.files_sent * width // total)
+    """`[#####.....] 120/130 files  24/100 exposures  35.2 MB/s  0 errors` (pure).
+
+    Files are counted as exposures are made, so the bar fills by exposures when their number
+    is known in advance, by files otherwise.
+    """
+    planned = max(stats.exposures_planned or 0, stats.exposures_total)
+    if stats.exposures_planned:
+        filled = min(width, stats.exposures_sent * width // max(planned, 1))
+    else:
+        filled = min(width, stats.files_sent * width // max(stats.files_total, 1))
     elapsed = stats.elapsed
     mb_per_s = stats.bytes_sent / MB / elapsed if elapsed > 0 else 0.0
     errors = sum(stats.errors.values())
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {stats.files_sent}/{stats.files_total} files  "
-        f"{stats.exposures_sent}/{stats.exposures_total} exposures  {mb_per_s:.1f} MB/s  "
+        f"{stats.exposures_sent}/{planned} exposures  {mb_per_s:.1f} MB/s  "
         f"{errors} error{'s' if errors != 1 else ''}"
     )
 

@@ -56,6 +56,8 @@ class RunStats:
 
     files_total: int = 0
     exposures_total: int = 0
+    exposures_planned: int | None = None
+    """How many exposures the run means to send, when known in advance (for the bar)."""
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     files_sent: int = 0
