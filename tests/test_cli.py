@@ -146,7 +146,7 @@ def test_up_sends_every_file_and_the_image_is_ingested(local_site: LocalSite, tm
     keys = sent_keys(out)
     assert len(keys) == 10
     assert all(key.startswith("data/cli1-cam1-") and "-EX" in key for key in keys)
-    assert recent_keys(local_site.api_url, "cli1") >= set(keys)
+    wait_for(lambda: recent_keys(local_site.api_url, "cli1") >= set(keys), "every upload to be recorded")
     bases = sorted({parse(k.removeprefix("data/")).base for k in keys})
     row = wait_for(lambda: latest(local_site.api_url, "cli1", bases[-1]), "the newest image to be listed")
     assert row["filter_used"] == "R"

@@ -7,6 +7,7 @@
     │   ├── ApiError             the presign call `POST {API}/upload` failed
     │   └── StorageError         the multipart POST to S3 failed (S3 Code and Message)
     ├── NumberingError           file numbers could not be reserved
+    ├── JournalError             a run's journal could not be read or written
     └── LocalSiteError           the embedded local site could not start or answer
 
 Foreign exceptions (httpx, botocore, OSError) are translated once, where they happen, with
@@ -67,6 +68,10 @@ class StorageError(UploadError):
 
 class NumberingError(SendTestImagesError):
     """The counter file could not be locked, read or written."""
+
+
+class JournalError(SendTestImagesError):
+    """A run's journal could not be created, read or written; the message names the file."""
 
 
 class LocalSiteError(SendTestImagesError):

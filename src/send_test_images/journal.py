@@ -37,7 +37,7 @@ from typing import Any, TextIO
 import filelock
 
 from . import paths
-from .errors import SendTestImagesError, UsageError
+from .errors import JournalError, UsageError
 
 RUNS_DIR = "runs"
 JOURNAL_SUFFIX = ".jsonl"
@@ -46,9 +46,6 @@ RUN_ID_RANDOM_BYTES = 3
 FORMAT = 1
 """Version of the journal layout, written into the run line."""
 
-
-class JournalError(SendTestImagesError):
-    """A journal could not be written, read or locked."""
 
 
 @dataclass(frozen=True)
