@@ -236,3 +236,25 @@ def test_the_api_can_be_chosen_by_environment_variable(local_site: LocalSite, mo
     assert code == 0
     assert "started a local Photon Ranch" not in out
     assert recent_keys(local_site.api_url, "cli7") == set(sent_keys(out))
+
+
+def test_frame_options_reach_the_pixels_and_the_header(tmp_path: Path) -> None:
+    code, _, err = run(
+        "make", *SMALL, "-f", "h", "--seeing", "4.5", "--cosmic-rays", "--satellite", "--exptime", "300",
+        "--location=-30.5,-70.7,2200", "--frame", "light", "--out", str(tmp_path),
+    )
+    assert code == 0, err
+    (txt,) = tmp_path.glob("*.txt")
+    header = fits.Header.fromstring(txt.read_text())
+    assert header["SYNTH SEEING_FWHM"] == 4.5
+    assert header["SYNTH COSMIC_RAYS"] > 0
+    assert header["SYNTH SATELLITE"] == 1
+    assert (header["LATITUDE"], header["LONGITUD"], header["HEIGHT"]) == (-30.5, -70.7, 2200.0)
+    assert header["ALTITUDE"] > 0
+
+
+@pytest.mark.parametrize("location", ["north", "95,10", "10", "10,20,30,40", "10,20,99999"])
+def test_a_bad_location_is_refused_by_value(location: str) -> None:
+    code, _, err = run("make", *SMALL, "--location", location)
+    assert code == 2
+    assert f"location {location!r} is not allowed: use LAT,LON[,ELEV]" in err

@@ -45,6 +45,10 @@ class BatchOptions:
     fits_format: str = "fz"
     truth: bool = False
     user: str = "send-test-images"
+    seeing: float | None = None
+    cosmic_rays: bool = False
+    satellite: bool = False
+    location: str | None = None  # "LAT,LON[,ELEV]" overriding the site profile's place
 
     @property
     def count(self) -> int:
@@ -69,6 +73,25 @@ def parse_time(text: str | None) -> dt.datetime | None:
     except ValueError:
         raise UsageError(f"time {text!r} is not allowed: use ISO 8601 UTC, e.g. 2026-11-24T05:30:00") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def parse_location(text: str | None) -> dict[str, float]:
+    """`--location LAT,LON[,ELEV]` (degrees north, degrees east, metres) as profile overrides."""
+    if text is None:
+        return {}
+    message = (
+        f"location {text!r} is not allowed: use LAT,LON[,ELEV] in degrees (north, east) and metres, "
+        "e.g. 34.43,-119.86,10"
+    )
+    try:
+        parts = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(message) from None
+    if len(parts) not in (2, 3) or not -90 <= parts[0] <= 90 or not -180 <= parts[1] <= 360:
+        raise UsageError(message)
+    if len(parts) == 3 and not -500 <= parts[2] <= 9000:
+        raise UsageError(message)
+    return dict(zip(("latitude", "longitude", "elevation"), parts, strict=False))
 
 
 def new_seed() -> int:
@@ -124,7 +147,14 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
     check_inst(options.inst)
     check_files(options.files)
     camera = get_camera(options.camera or DEFAULT_CAMERA)
-    frame_kwargs: dict[str, object] = {"kind": options.frame, "image": options.image}
+    frame_kwargs: dict[str, object] = {
+        "kind": options.frame,
+        "image": options.image,
+        "cosmic_rays": options.cosmic_rays,
+        "satellite": options.satellite,
+    }
+    if options.seeing is not None:
+        frame_kwargs["seeing_fwhm"] = options.seeing
     if options.exptime is not None:
         frame_kwargs["exptime"] = options.exptime
     if options.filter is not None:
@@ -137,7 +167,7 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
         files=options.files,
         date_obs=options.time or dt.datetime.now(dt.UTC),
         camera=camera,
-        site_profile=get_site(options.site),
+        site_profile=get_site(options.site, **parse_location(options.location)),
         frame=FrameSpec(**frame_kwargs),  # type: ignore[arg-type]
         seed=exposure_seed(seed, 0),
         user_name=options.user,

@@ -136,6 +136,16 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--truth", action="store_true",
                    help="also write a truth catalogue of the injected stars next to the frame (with --out)")
     g.add_argument("--user", default="send-test-images", help="USERNAME written to the header")
+    g.add_argument("--seeing", type=_positive_float("seeing"), default=None,
+                   help="seeing FWHM of the stars in arcsec (default: 2.5)")
+    g.add_argument("--cosmic-rays", action="store_true", help="add cosmic-ray hits, more for longer exposures")
+    g.add_argument("--satellite", action="store_true", help="add a satellite trail across the frame")
+    g.add_argument(
+        "--location", default=None,
+        help="LAT,LON[,ELEV] of the site (deg N, deg E, m; write --location=-30.2,... for the south), "
+        "overriding its profile; sets the pointing and ALTITUDE/AZIMUTH/AIRMASS; the profile's time zone "
+        "is kept (default: the site's profile, else the tst site's)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
