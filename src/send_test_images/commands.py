@@ -487,6 +487,13 @@ def _api_url(target: str, data: Path | None, out: TextIO) -> Iterator[str]:
         yield site.api_url
         if site.owned:
             site.wait_idle(DEFAULT_INGEST_WAIT)
+            print(
+                "the local site stops with this command; to look at the images, run "
+                "`send-test-images serve` and open the observe page it prints",
+                file=out,
+            )
+        else:
+            print(f"look at them on the observe page: {site.api_url}/", file=out)
     finally:
         site.stop()
 
