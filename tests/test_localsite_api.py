@@ -227,15 +227,17 @@ def test_bad_name_is_stored_but_dropped(local_site: LocalSite) -> None:
     assert httpx.get(f"{api}/image/tst-inst-20261399-00000050").status_code == 404
 
 
-def test_allsky_is_stored_not_ingested(local_site: LocalSite) -> None:
-    api, image = local_site.api_url, base(51)
-    assert upload(api, image + "-EX10.jpg", make_jpg(), s3_directory="allsky").status_code == 204
-    wait_for(lambda: f"allsky/{image}-EX10.jpg" in recent_keys(api, SITE), "the allsky upload")
+@pytest.mark.parametrize(("directory", "number"), [("allsky", 51), ("test", 52)])
+def test_allsky_and_test_are_stored_not_ingested(local_site: LocalSite, directory: str, number: int) -> None:
+    api, image = local_site.api_url, base(number)
+    assert upload(api, image + "-EX10.jpg", make_jpg(), s3_directory=directory).status_code == 204
+    wait_for(lambda: f"{directory}/{image}-EX10.jpg" in recent_keys(api, SITE), f"the {directory} upload")
     local_site.wait_idle(10)
     missing = httpx.get(f"{api}/image/{image}")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/plain")
-    assert f"allsky/{image}-EX11.jpg" not in recent_keys(api, SITE)
+    assert f"{directory}/{image}-EX11.jpg" not in recent_keys(api, SITE)
+    assert httpx.get(f"{api}/download/{directory}/{image}-EX10.jpg").status_code == 307  # stored
 
 
 def test_recentuploads_carries_size_and_test_site_expiry(local_site: LocalSite) -> None:
