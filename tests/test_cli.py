@@ -258,3 +258,16 @@ def test_a_bad_location_is_refused_by_value(location: str) -> None:
     code, _, err = run("make", *SMALL, "--location", location)
     assert code == 2
     assert f"location {location!r} is not allowed: use LAT,LON[,ELEV]" in err
+
+
+def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_site: LocalSite, tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\nfrom send_test_images import cli\n"
+        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'h', '-r', '2', '--api', {local_site.api_url!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("send-test-images: error: a generation worker process died")
+    assert "if __name__ == '__main__':" in last

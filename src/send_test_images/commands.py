@@ -85,7 +85,7 @@ def dispatch(command: str, values: Mapping[str, Any], *, out: TextIO, err: TextI
     if command == "serve":
         from .localsite import serve
 
-        return serve(local_site_dir(values.get("data")), values["host"], values["port"], out=out)
+        return serve(local_site_dir(values.get("data")), values["host"], values["port"], out=out, err=err)
     raise UsageError(f"command {command!r} is not known: use up, resume, make or serve")
 
 

@@ -8,6 +8,7 @@
     │   └── StorageError         the multipart POST to S3 failed (S3 Code and Message)
     ├── NumberingError           file numbers could not be reserved
     ├── JournalError             a run's journal could not be read or written
+    ├── GenerationError          a worker process making exposures died
     └── LocalSiteError           the embedded local site could not start or answer
 
 Foreign exceptions (httpx, botocore, OSError) are translated once, where they happen, with
@@ -72,6 +73,10 @@ class NumberingError(SendTestImagesError):
 
 class JournalError(SendTestImagesError):
     """A run's journal could not be created, read or written; the message names the file."""
+
+
+class GenerationError(SendTestImagesError):
+    """A generation worker died (killed, out of memory, or an unguarded caller script re-run)."""
 
 
 class LocalSiteError(SendTestImagesError):

@@ -26,12 +26,13 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import spool
-from .errors import UploadError, UsageError
+from .errors import GenerationError, UploadError, UsageError
 from .journal import FileEntry, Journal
 from .products import ExposureSpec
 from .progress import Progress
@@ -54,6 +55,12 @@ PRELOAD = ["send_test_images.spool"]
 DEFAULT_HALT_GRACE = 5.0
 """Seconds Ctrl-C waits for uploads in flight; one that takes longer is left to finish or not,
 and stays owed either way (its 204 would arrive after the journal is closed)."""
+
+
+WORKERS_DIED = (
+    "a generation worker process died; if you call send_test_images from your own script, put the call "
+    "under `if __name__ == '__main__':` (workers re-import that script) or pass --workers 0"
+)
 
 
 class _Stopped(Exception):
@@ -175,7 +182,10 @@ class Pipeline:
                         pending.append(self._submit(pool, spec))
                 if not pending:
                     return
-                made = pending.popleft().result()
+                try:
+                    made = pending.popleft().result()
+                except BrokenProcessPool as exc:
+                    raise GenerationError(WORKERS_DIED) from exc
                 if not self._release(made.number, made.files, journal=True):
                     _discard(made.files)
                     return
