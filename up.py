@@ -1,20 +1,26 @@
 """The original entry point, kept working: `python up.py -s tst -f fFh -r 3`.
 
-Same flags as `send-test-images up`; run it with the project's Python (`./dev up` installs
-everything into .venv, then `.venv/bin/python up.py ...`).
+Same flags as `send-test-images up`. Any Python will do once `./dev up` (or `./dev test`) has
+installed the project into .venv: without the dependencies, this script re-runs itself there.
 """
 
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "src"))
 
 try:
+    import send_test_images.commands  # noqa: F401  (imports every dependency, so a missing one shows here)
     from send_test_images.cli import up_main
-except ImportError as exc:  # numpy, astropy, ... not installed for this Python
+except ImportError as exc:  # numpy, astropy, ... are not installed for this Python
+    venv_python = HERE / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
     sys.exit(
         f"up.py: error: {exc.name or exc} is not installed for {sys.executable}: "
-        "run `./dev up` once (installs into .venv), then `.venv/bin/python up.py ...`"
+        "run `./dev up` once (it installs everything into .venv), then `python up.py ...` again"
     )
 
 if __name__ == "__main__":
