@@ -17,22 +17,18 @@ import contextlib
 import json
 import re
 import socket
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from loopback_server import Drop, Reply, Stall
+from loopback_server import Drop, QuietHandler, Reply, Stall, ThreadedLoopback
 
 Action = Reply | Stall | Drop
 UPSTREAM_TIMEOUT = 30.0
-HANDLER_SOCKET_TIMEOUT = 10.0
-SHUTDOWN_POLL = 0.05
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})
 KEY_FIELD = re.compile(rb'name="key"\r\n\r\n([^\r]*)\r\n')
 
@@ -47,29 +43,17 @@ class Delivered:
     status: int | None
 
 
-class FaultProxy:
+class FaultProxy(ThreadedLoopback):
     """`with FaultProxy(upstream) as proxy:`; `proxy.url` is where clients should go."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__(_Handler)
         self.upstream = upstream.rstrip("/")
         self.script: deque[tuple[str | None, Action]] = deque()
         self.when_down: Action = Reply(502, '{"message": "Internal server error"}', "application/json")
         self.presign_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.delivered: list[Delivered] = []
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
         self._client = httpx.Client(timeout=UPSTREAM_TIMEOUT)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.owner = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def fail_next(self, count: int, action: Action, route: str | None = None) -> None:
         """The next `count` requests (to `route`, e.g. "/upload", or any) get `action` instead."""
@@ -94,15 +78,8 @@ class FaultProxy:
                     counts[answer.key] = counts.get(answer.key, 0) + 1
         return counts
 
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        super().__exit__(*exc_info)
         self._client.close()
 
     # called from handler threads
@@ -121,24 +98,10 @@ class FaultProxy:
             self.delivered.append(answer)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = HANDLER_SOCKET_TIMEOUT
-
+class _Handler(QuietHandler):
     @property
     def owner(self) -> FaultProxy:
         return self.server.owner  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._handle()

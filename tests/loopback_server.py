@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 API_ROUTE = "/upload"
@@ -175,20 +175,18 @@ class _MultipartReader:
         return False  # end: ignore the epilogue
 
 
-class LoopbackServer:
-    """Start with `with LoopbackServer() as server:`; `server.url` is the API base URL."""
+class ThreadedLoopback:
+    """A ThreadingHTTPServer on 127.0.0.1:0 in a daemon thread, for `with` use.
 
-    def __init__(self) -> None:
-        self.api_script: deque[Action] = deque()
-        self.s3_script: deque[Action] = deque()
-        self.requests: list[Recorded] = []
-        self.objects: dict[str, Part] = {}
-        self.latest_images: dict[str, list[dict[str, Any]]] = {}
-        self.recent_uploads: dict[str, list[dict[str, Any]]] = {}
+    On exit it also cuts every open connection, so a handler stalled on purpose cannot keep the
+    test (or the suite) waiting.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
@@ -200,12 +198,7 @@ class LoopbackServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def to(self, path: str) -> list[Recorded]:
-        """The recorded requests to one route, in arrival order."""
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
-
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -219,6 +212,50 @@ class LoopbackServer:
         self._httpd.server_close()
         self._thread.join()
 
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no log noise, and answers sent at once."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = HANDLER_SOCKET_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm meets the
+        # client's delayed ACK and every answer takes 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        owner: ThreadedLoopback = self.server.owner  # type: ignore[attr-defined]
+        with owner._lock:
+            owner._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        owner: ThreadedLoopback = self.server.owner  # type: ignore[attr-defined]
+        with owner._lock:
+            owner._connections.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class LoopbackServer(ThreadedLoopback):
+    """Start with `with LoopbackServer() as server:`; `server.url` is the API base URL."""
+
+    def __init__(self) -> None:
+        super().__init__(_Handler)
+        self.api_script: deque[Action] = deque()
+        self.s3_script: deque[Action] = deque()
+        self.requests: list[Recorded] = []
+        self.objects: dict[str, Part] = {}
+        self.latest_images: dict[str, list[dict[str, Any]]] = {}
+        self.recent_uploads: dict[str, list[dict[str, Any]]] = {}
+
+    def to(self, path: str) -> list[Recorded]:
+        """The recorded requests to one route, in arrival order."""
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
     # called from handler threads
 
     def _next(self, script: deque[Action]) -> Action | None:
@@ -230,30 +267,10 @@ class LoopbackServer:
             self.requests.append(request)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = HANDLER_SOCKET_TIMEOUT
-
+class _Handler(QuietHandler):
     @property
     def owner(self) -> LoopbackServer:
         return self.server.owner  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm meets the
-        # client's delayed ACK and every answer takes 40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.owner._lock:
-            self.owner._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        with self.owner._lock:
-            self.owner._connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
