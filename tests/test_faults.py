@@ -33,6 +33,8 @@ pytestmark = pytest.mark.s3
 
 STALL_S = 30.0
 """Longer than the client's timeout; the proxy cuts it short when it stops."""
+STALL_TIMEOUT_S = 2.0
+"""Client timeout in the stall test: far shorter than the stall, far longer than a real answer."""
 WAIT_S = 30.0
 POLL_S = 0.05
 EXPIRED_S = -60
@@ -93,7 +95,7 @@ def test_a_stalled_s3_connection_times_out_and_is_tried_again(
     s3.fail_next(2, Stall(STALL_S))
     report = tmp_path / "report.json"
 
-    ran = up(api.url, inst="fstall", repeat=2, report=report, uploads={"timeout": 0.5})
+    ran = up(api.url, inst="fstall", repeat=2, report=report, uploads={"timeout": STALL_TIMEOUT_S})
 
     assert ran.code == 0, ran.err
     assert json.loads(report.read_text())["errors"] == {"s3 timeout": 2}
