@@ -271,3 +271,30 @@ def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_si
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("send-test-images: error: a generation worker process died")
     assert "if __name__ == '__main__':" in last
+
+
+def test_the_camera_profile_can_be_overridden(tmp_path: Path) -> None:
+    code, _, err = run("make", "--camera", "sq1k", "--size", "320x200", "--pixel-scale", "0.9", "-f", "hF",
+                       "--out", str(tmp_path))
+    assert code == 0, err
+    (fz,) = tmp_path.glob("*.fits.fz")
+    with fits.open(fz) as hdul:
+        assert hdul[1].data.shape == (200, 320)
+        assert hdul[1].header["PIXSCALE"] == 0.9
+        assert abs(hdul[1].header["CDELT2"]) == pytest.approx(0.9 / 3600)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--size", "big"], "size 'big' is not allowed: use WIDTHxHEIGHT in pixels"),
+        (["--size", "10x10"], "size '10x10' is not allowed"),
+        (["--pixel-scale", "-1"], "pixel scale '-1' is not allowed: use a number of arcsec per pixel"),
+        (["--pixel-scale", "500"], "pixel scale 500.0 is not allowed: use 0.01 to 100"),
+        (["--seeing", "x"], "seeing 'x' is not allowed: use a number of arcsec"),
+    ],
+)
+def test_bad_camera_overrides_are_refused_by_value(argv: list[str], message: str) -> None:
+    code, _, err = run("make", *argv)
+    assert code == 2
+    assert message in err

@@ -49,6 +49,8 @@ class BatchOptions:
     cosmic_rays: bool = False
     satellite: bool = False
     location: str | None = None  # "LAT,LON[,ELEV]" overriding the site profile's place
+    size: str | None = None  # "WIDTHxHEIGHT" overriding the camera profile's sensor
+    pixel_scale: float | None = None  # arcsec/pixel overriding the camera profile's
 
     @property
     def count(self) -> int:
@@ -92,6 +94,38 @@ def parse_location(text: str | None) -> dict[str, float]:
     if len(parts) == 3 and not -500 <= parts[2] <= 9000:
         raise UsageError(message)
     return dict(zip(("latitude", "longitude", "elevation"), parts, strict=False))
+
+
+MIN_SENSOR_SIDE = 64
+MAX_SENSOR_SIDE = 16384
+
+
+def parse_size(text: str | None) -> dict[str, int]:
+    """`--size WxH` as camera overrides; a frame smaller than a few PSFs or larger than RAM is refused."""
+    if text is None:
+        return {}
+    message = (
+        f"size {text!r} is not allowed: use WIDTHxHEIGHT in pixels, each {MIN_SENSOR_SIDE} to "
+        f"{MAX_SENSOR_SIDE}, e.g. 2048x1536"
+    )
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(message) from None
+    if not (MIN_SENSOR_SIDE <= width <= MAX_SENSOR_SIDE and MIN_SENSOR_SIDE <= height <= MAX_SENSOR_SIDE):
+        raise UsageError(message)
+    return {"width": width, "height": height}
+
+
+def camera_overrides(options: BatchOptions) -> dict[str, object]:
+    overrides: dict[str, object] = dict(parse_size(options.size))
+    if options.pixel_scale is not None:
+        if not 0.01 <= options.pixel_scale <= 100:
+            raise UsageError(
+                f"pixel scale {options.pixel_scale!r} is not allowed: use 0.01 to 100 arcsec per pixel"
+            )
+        overrides["pixel_scale"] = options.pixel_scale
+    return overrides
 
 
 def new_seed() -> int:
@@ -146,7 +180,7 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
     check_site(options.site)
     check_inst(options.inst)
     check_files(options.files)
-    camera = get_camera(options.camera or DEFAULT_CAMERA)
+    camera = get_camera(options.camera or DEFAULT_CAMERA, **camera_overrides(options))
     frame_kwargs: dict[str, object] = {
         "kind": options.frame,
         "image": options.image,

@@ -82,16 +82,14 @@ def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return g
 
 
-def _positive_float(what: str):  # type: ignore[no-untyped-def]
+def _positive_float(what: str, unit: str = "seconds"):  # type: ignore[no-untyped-def]
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = -1.0
         if not value >= 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(
-                f"{what} {text!r} is not allowed: use a number of seconds >= 0"
-            )
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use a number of {unit} >= 0")
         return value
 
     return parse
@@ -122,6 +120,10 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--camera", default=None,
                    help="camera profile: sq4k (4096 px), sq1k (1024 px), sq768 (768 px) (default: sq4k)",
                    choices=("sq4k", "sq1k", "sq768"))
+    g.add_argument("--size", default=None,
+                   help="WIDTHxHEIGHT of the sensor in pixels, overriding the camera profile (e.g. 2048x1536)")
+    g.add_argument("--pixel-scale", type=_positive_float("pixel scale", "arcsec per pixel"), default=None,
+                   help="arcsec per pixel, overriding the camera profile (sets the WCS and the star sizes)")
     g.add_argument("--image", choices=("sky", "perlin"), default="sky",
                    help="sky = stars on a realistic sky; perlin = the original smooth blobs (default: sky)")
     g.add_argument("--frame", choices=("light", "bias", "dark", "flat"), default="light",
@@ -136,7 +138,7 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--truth", action="store_true",
                    help="also write a truth catalogue of the injected stars next to the frame (with --out)")
     g.add_argument("--user", default="send-test-images", help="USERNAME written to the header")
-    g.add_argument("--seeing", type=_positive_float("seeing"), default=None,
+    g.add_argument("--seeing", type=_positive_float("seeing", "arcsec"), default=None,
                    help="seeing FWHM of the stars in arcsec (default: 2.5)")
     g.add_argument("--cosmic-rays", action="store_true", help="add cosmic-ray hits, more for longer exposures")
     g.add_argument("--satellite", action="store_true", help="add a satellite trail across the frame")
