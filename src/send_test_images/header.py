@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 PROGRAM = "send-test-images"
 
 CARD_LENGTH = 80
+KEYWORD_LENGTH = 8
+VALUE_START = 10
+"""Columns taken by `KEYWORD= ` before a value."""
+FIXED_VALUE_WIDTH = 20
+"""Fixed-format numbers and logicals end in column 30."""
+MIN_STRING_CHARS = 8
+COMMENT_SEPARATOR = " / "
 
 DATE_OBS_DECIMALS = 3
 """DATE-OBS to the millisecond, `YYYY-MM-DDTHH:MM:SS.sss` as in protocol §3."""
@@ -148,12 +155,11 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
         ("PROGVER", __version__, "Its version"),
         ("SEED", spec.seed, "Random seed; same spec and seed, same pixels"),
     ]
-    header = fits.Header()
-    for key, value, comment in cards:
-        header.append(_card(key, value, comment))
-    for name, value in sorted(frame.params.items()):
-        header[SYNTH_PREFIX + name.upper()] = _plain(value)
-    return header
+    synth = [
+        fits.Card(SYNTH_PREFIX + name.upper(), _plain(value))
+        for name, value in sorted(frame.params.items())
+    ]
+    return fits.Header([_card(key, value, comment) for key, value, comment in cards] + synth)
 
 
 def header_text(header: fits.Header) -> bytes:
@@ -200,9 +206,30 @@ def clean_user_id(user_id: str) -> str:
 
 def _card(key: str, value: object, comment: str) -> fits.Card:
     """A card whose comment is cut to fit 80 characters (long site names would push it out)."""
-    used = len(fits.Card(key, value).image.rstrip())
-    room = CARD_LENGTH - used - len(" / ")
+    used = _value_end(key, value)
+    if used is None:  # a shape the shortcut does not cover: ask astropy
+        used = len(fits.Card(key, value).image.rstrip())
+    room = CARD_LENGTH - used - len(COMMENT_SEPARATOR)
     return fits.Card(key, value, comment[: max(room, 0)] if room > 0 else "")
+
+
+def _value_end(key: str, value: object) -> int | None:
+    """Where the value ends in the card `key = value`, as astropy lays it out (FITS fixed
+    format): numbers and logicals right-aligned to column 30, strings quoted, at least 8
+    characters inside the quotes unless empty. None for anything else (long keys, long numbers).
+
+    Building a throw-away Card to measure this cost more than the header's other work.
+    """
+    if len(key) > KEYWORD_LENGTH:
+        return None
+    if isinstance(value, str):
+        inside = max(len(value.replace("'", "''")), MIN_STRING_CHARS) if value else 0
+        return VALUE_START + len("''") + inside
+    if isinstance(value, bool | float) or (
+        isinstance(value, int) and len(str(value)) <= FIXED_VALUE_WIDTH
+    ):
+        return VALUE_START + FIXED_VALUE_WIDTH
+    return None
 
 
 def _plain(value: object) -> object:
