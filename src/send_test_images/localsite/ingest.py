@@ -47,6 +47,11 @@ EXPIRY_ELSEWHERE = {"EP": 7 * SECONDS_PER_DAY, "EF": 1 * SECONDS_PER_DAY}
 """Experimental (EP) and focus (EF) images expire; at site `tst` after 300 s (protocol §2)."""
 
 DEFAULT_IDLE_POLL = 0.02
+FRESH_EVENT_SECONDS = 60.0
+"""An event whose object landed this recently (by the site's clock) is trusted as it stands;
+older ones (replayed history, a backlog) are checked with a HEAD first, in case the object
+changed or went away since. Well under the shortest expiry (300 s), so an expired object is
+never brought back by a late event."""
 MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 
 
@@ -181,9 +186,11 @@ class Ingestor:
         if place is None:
             log.warning("ignored %s: not under %s", event.key, ", ".join(S3_DIRECTORIES))
             return
-        stored = self._head(event.key)
-        if stored is None or self.db.object_etag(event.key) == stored.etag:
-            return
+        stored = self._fresh(event)
+        if stored is None:
+            stored = self._head(event.key)
+            if stored is None or self.db.object_etag(event.key) == stored.etag:
+                return
         directory, bare = place
         name = self._parse(directory, bare)
         if name is not None and directory in INGESTED_DIRECTORIES:
@@ -246,6 +253,14 @@ class Ingestor:
         self.db.set_flag(name.base, directory, name.site, "jpg_small_exists", thumbnail_key)
 
     # --- S3 ------------------------------------------------------------------------------------
+
+    def _fresh(self, event: ObjectEvent) -> Stored | None:
+        """What S3 would answer, from the event itself when it is complete and recent."""
+        if event.etag is None or event.size is None or event.modified_s is None:
+            return None
+        if abs(self.clock() - event.modified_s) > FRESH_EVENT_SECONDS:
+            return None
+        return Stored(etag=event.etag, size=event.size, modified_s=event.modified_s)
 
     def _head(self, key: str) -> Stored | None:
         try:

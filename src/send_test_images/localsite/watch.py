@@ -32,10 +32,16 @@ ETAG_KEY = "Seaweed-X-Amz-ETag"
 
 @dataclass(frozen=True)
 class ObjectEvent:
-    """An object was written under `key`; the etag (S3's, unquoted) when the source knows it."""
+    """An object was written under `key`; the etag (S3's, unquoted) when the source knows it.
+
+    `size` and `modified_s` (what S3's HEAD would say: bytes, Last-Modified in whole seconds)
+    come with the filer's events, so ingesting a fresh one needs no request to S3.
+    """
 
     key: str
     etag: str | None = None
+    size: int | None = None
+    modified_s: float | None = None
 
 
 def split_json_stream(buffer: str) -> tuple[list[Any], str]:
@@ -69,7 +75,18 @@ def event_to_object(event: Any, bucket: str) -> ObjectEvent | None:
     path = f"{directory.rstrip('/')}/{entry.get('name', '')}"
     if not path.startswith(prefix) or not entry.get("name"):
         return None
-    return ObjectEvent(key=path[len(prefix) :], etag=_entry_etag(entry))
+    etag = _entry_etag(entry)
+    size, modified_s = _entry_size_and_time(entry) if etag else (None, None)
+    return ObjectEvent(key=path[len(prefix) :], etag=etag, size=size, modified_s=modified_s)
+
+
+def _entry_size_and_time(entry: dict[str, Any]) -> tuple[int | None, float | None]:
+    """fileSize and mtime (seconds, as S3's Last-Modified) from the entry, or neither."""
+    attributes = entry.get("attributes") or {}
+    try:
+        return int(attributes["fileSize"]), float(int(attributes["mtime"]))
+    except (KeyError, TypeError, ValueError):
+        return None, None
 
 
 def _entry_etag(entry: dict[str, Any]) -> str | None:
