@@ -74,9 +74,14 @@ def expire_timestamp(name: naming.FileName, uploaded_s: float) -> float | None:
 
 
 def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
-    """A JPG `height` pixels high with the source's aspect ratio."""
+    """A JPG `height` pixels high with the source's aspect ratio.
+
+    The JPEG decoder is asked (`draft`) for the smallest power-of-two reduction still at least
+    the target size, which skips most of the decoding; LANCZOS then makes the exact size.
+    """
     with Image.open(io.BytesIO(jpg)) as source:
         width = max(1, round(source.width * height / source.height))
+        source.draft("RGB", (width, height))
         small = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
