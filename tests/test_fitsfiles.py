@@ -140,3 +140,23 @@ def test_every_fits_file_passes_fitsverify_without_errors_or_warnings(
         path.write_bytes(product.data)
         report = fitsverify(path)
         assert "verification OK" in report, report
+
+
+def test_the_fast_fz_writer_gives_exactly_astropys_bytes() -> None:
+    # fz_bytes splices the content cards in after astropy compresses a bare header; for a real
+    # product header that must be byte for byte what astropy's own conversion writes.
+    from send_test_images import fitsfiles
+    from send_test_images.products import make_exposure
+
+    exposure = make_exposure(
+        ExposureSpec(site="tst", inst="inst", number=3, files="h", camera=get_camera("sq768"), seed=5,
+                     date_obs=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
+    )
+    pixels = np.random.default_rng(1).integers(0, 65535, (96, 128), dtype=np.uint16)
+    header = exposure.header.copy()
+    header["NAXIS1"], header["NAXIS2"] = 128, 96
+    fast = fitsfiles.fz_bytes(pixels, header)
+    reference = fitsfiles._write(
+        fits.HDUList([fits.PrimaryHDU(), fitsfiles._compressed(pixels, fitsfiles._content(header))])
+    )
+    assert fast == reference
