@@ -20,7 +20,7 @@ from .errors import UsageError
 from .exitcodes import ExitCode
 from .journal import FileEntry
 from .pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, Pipeline, SendSettings
-from .products import Exposure, ExposureSpec, make_exposure
+from .products import ExposureSpec, make_exposure
 from .progress import Progress, is_terminal
 from .summary import RunStats, format_summary, summarize, write_report
 from .upload import DEFAULT_TIMEOUT, PhotonRanchClient
@@ -97,27 +97,11 @@ def run_make(options: BatchOptions, *, out_dir: Path, first_number: int, out: Te
     """Write a data set to a folder; numbers are not reserved because nothing is sent."""
     seed = options.seed if options.seed is not None else new_seed()
     specs = plan(options, range(first_number, first_number + options.count), seed=seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
     for spec in specs:
-        exposure = make_exposure(spec)
-        for path in write_exposure(exposure, out_dir):
+        for path in spool.write_exposure(make_exposure(spec), out_dir):
             print(path, file=out)
     print(f"made {len(specs)} exposure(s) in {out_dir} (seed {seed})", file=out)
     return ExitCode.OK
-
-
-def write_exposure(exposure: Exposure, out_dir: Path) -> list[Path]:
-    """Every product under its Photon Ranch name, plus the truth catalogue when made."""
-    written = []
-    for product in exposure.products:
-        path = out_dir / str(product.name)
-        path.write_bytes(product.data)
-        written.append(path)
-    if exposure.truth is not None:
-        path = out_dir / exposure.truth.name
-        path.write_bytes(exposure.truth.data)
-        written.append(path)
-    return written
 
 
 def run_up(
@@ -461,7 +445,7 @@ def _dry_run(options: BatchOptions, *, seed: int, s3_directory: str, out_dir: Pa
     for spec in specs:
         exposure = make_exposure(spec)
         if out_dir is not None:
-            write_exposure(exposure, out_dir)
+            spool.write_exposure(exposure, out_dir)
         for product in exposure.products:
             print(f"would send {s3_directory}/{product.name}  ({len(product.data)} bytes)", file=out)
     return ExitCode.OK

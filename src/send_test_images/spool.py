@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import paths
 from .journal import FileEntry, check_run_id
-from .products import ExposureSpec, make_exposure
+from .products import Exposure, ExposureSpec, make_exposure
 
 SPOOL_DIR = "spool"
 PARTIAL_SUFFIX = ".part"
@@ -40,15 +40,28 @@ def spool_dir(run_id: str) -> Path:
 def spool_exposure(spec: ExposureSpec, directory: Path, keep_truth: bool = False) -> SpooledExposure:
     """Make one exposure and write its files; each appears whole under its name, or not at all."""
     exposure = make_exposure(spec)
+    written = write_exposure(exposure, directory, truth=keep_truth)
+    files = [
+        FileEntry(str(product.name), str(path), len(product.data))
+        for product, path in zip(exposure.products, written, strict=False)  # truth, if any, comes last
+    ]
+    return SpooledExposure(spec.number, files)
+
+
+def write_exposure(exposure: Exposure, directory: Path, *, truth: bool = True) -> list[Path]:
+    """Every product under its Photon Ranch name in upload order, then the truth catalogue when
+    made and wanted; each file appears whole or not at all."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = []
+    written = []
     for product in exposure.products:
         path = directory / str(product.name)
         write_whole(path, product.data)
-        files.append(FileEntry(str(product.name), str(path), len(product.data)))
-    if keep_truth and exposure.truth is not None:
-        write_whole(directory / exposure.truth.name, exposure.truth.data)
-    return SpooledExposure(spec.number, files)
+        written.append(path)
+    if truth and exposure.truth is not None:
+        path = directory / exposure.truth.name
+        write_whole(path, exposure.truth.data)
+        written.append(path)
+    return written
 
 
 def write_whole(path: Path, data: bytes) -> None:
