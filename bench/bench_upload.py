@@ -102,21 +102,73 @@ def end_to_end(api_url: str, args: argparse.Namespace, report: Path) -> dict:
     return json.loads(report.read_text())
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in `root` and all its descendants right now (Linux /proc)."""
-    parents: dict[int, int] = {}
+def _family(root: int) -> dict[int, list[str]]:
+    """`root` and all its descendants (Linux /proc): pid -> the fields of /proc/pid/stat after the name."""
+    stats: dict[int, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        parents[int(stat.parent.name)] = int(fields[1])
     family, grew = {root}, True
     while grew:
-        more = {pid for pid, parent in parents.items() if parent in family} - family
+        more = {pid for pid, fields in stats.items() if int(fields[1]) in family} - family
         family |= more
         grew = bool(more)
+    return {pid: stats[pid] for pid in family if pid in stats}
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of process in `root`'s tree.
+
+    Kinds are named by what the process runs, so a phase's cost can be split between our own
+    code, weed and the local site: that split is what says where the next millisecond is.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for pid, fields in _family(root).items():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        kind = _kind(pid, root, [a.decode(errors="replace") for a in argv])
+        # Fields 11-14: utime, stime, and the same for reaped children (generator processes that
+        # have exited count in the forkserver's). The bench's own children are counted live.
+        used = sum(int(f) for f in fields[11:13 if pid == root else 15]) / tick
+        totals[kind] = totals.get(kind, 0.0) + used
+    return totals
+
+
+def _kind(pid: int, root: int, argv: list[str]) -> str:
+    joined = " ".join(argv)
+    if pid == root:
+        return "bench (up's uploads, journal, pipeline)"
+    if "filer.meta.tail" in joined:
+        return "weed filer.meta.tail"
+    if argv and argv[0].endswith("weed"):
+        return "weed"
+    if " serve " in f" {joined} ":
+        return "local site (API, ingestion)"
+    if "forkserver" in joined or "multiprocessing" in joined:
+        return "generator processes"
+    return "other"
+
+
+def cpu_per_exposure(before: dict[str, float], after: dict[str, float], exposures: int) -> str:
+    lines = []
+    total = 0.0
+    for kind in sorted(after, key=lambda k: -(after[k] - before.get(k, 0.0))):
+        used = (after[kind] - before.get(kind, 0.0)) / exposures * 1000
+        if used >= 0.05:
+            lines.append(f"    {used:6.1f} ms  {kind}")
+            total += used
+    return "\n".join([f"    {total:6.1f} ms  in all", *lines])
+
+
+def tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants right now (Linux /proc)."""
     total = 0
+    family = _family(root)
     for pid in family:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -176,14 +228,17 @@ def main(argv: list[str]) -> int:
             specs = plan(BatchOptions(site="tst", inst="ceil", files=args.files, repeat=args.exposures,
                                       camera=args.camera), range(1, args.exposures + 1), seed=SEED)
             made = home / "made"
-            gen_s = generation_ceiling(specs, made, args.workers)
+            me, cpu = os.getpid(), {}
+            with _cpu_used(me, cpu, "generation", n := args.exposures):
+                gen_s = generation_ceiling(specs, made, args.workers)
             files = sorted(made.iterdir())
             size = sum(p.stat().st_size for p in files)
             upload_ceiling(api_url, files[:WARM_UP_FILES], args.concurrency)
-            up_s = upload_ceiling(api_url, files, args.concurrency)
-            e2e = end_to_end(api_url, args, home / "report.json")
+            with _cpu_used(me, cpu, "upload loop", n):
+                up_s = upload_ceiling(api_url, files, args.concurrency)
+            with _cpu_used(me, cpu, "end to end", n):
+                e2e = end_to_end(api_url, args, home / "report.json")
 
-            n = args.exposures
             gen_rate, up_rate, e2e_rate = n / gen_s, n / up_s, e2e["exposures_per_s"]
             slower = min(gen_rate, up_rate)
             print(f"end to end:           {e2e_rate:7.2f} exposures/s  {e2e['mb_per_s']:7.1f} MB/s  "
@@ -198,6 +253,11 @@ def main(argv: list[str]) -> int:
             shared = 1 / (1 / gen_rate + 1 / up_rate)
             print(f"ceiling if both stages share the CPUs: {shared:.2f} exposures/s; "
                   f"end to end / that: {e2e_rate / shared:.2f}")
+
+            print("CPU per exposure, by process (user + system, from /proc):")
+            for phase, (lines, busy) in cpu.items():
+                print(f"  {phase}" + (f" (CPUs {busy:.0%} busy):" if busy is not None else ":"))
+                print(lines)
 
             if args.original > 0:
                 orig_s, _ = original_up.run(api_url, exposures=args.original,
@@ -214,6 +274,40 @@ def main(argv: list[str]) -> int:
                 low, high = min(peaks.values()), max(peaks.values())
                 print(f"RSS spread: {(high - low) / low:.1%} (goal <= {GOAL_RSS_SPREAD:.0%})")
     return 0
+
+
+@contextlib.contextmanager
+def _cpu_used(root: int, into: dict, phase: str, exposures: int) -> Iterator[None]:
+    """Record CPU per exposure by process kind, and how busy the machine was, over the block."""
+    before, idle_before, started = cpu_seconds(root), _idle_seconds(), time.perf_counter()
+    yield
+    after, idle_after, wall = cpu_seconds(root), _idle_seconds(), time.perf_counter() - started
+    busy = 1 - (idle_after - idle_before) / (wall * (os.cpu_count() or 1))
+    into[phase] = (cpu_per_exposure(before, after, exposures), busy)
+    # The site ingests what landed behind the uploads; let it finish, so the next phase does not
+    # pay for this one, and say what finishing cost.
+    settle_s = _settle(root)
+    into[f"  after {phase}, until the site is idle ({settle_s:.1f} s)"] = (
+        cpu_per_exposure(after, cpu_seconds(root), exposures), None)
+
+
+def _settle(root: int, quiet: float = 0.05, interval: float = 0.5, limit: float = 120.0) -> float:
+    """Wait until the process tree uses under `quiet` of a CPU; seconds waited."""
+    started = time.perf_counter()
+    last = sum(cpu_seconds(root).values())
+    while time.perf_counter() - started < limit:
+        time.sleep(interval)
+        now = sum(cpu_seconds(root).values())
+        if now - last < quiet * interval:
+            break
+        last = now
+    return time.perf_counter() - started
+
+
+def _idle_seconds() -> float:
+    """Idle CPU seconds of the whole machine so far, all CPUs together (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
