@@ -160,3 +160,20 @@ def test_the_fast_fz_writer_gives_exactly_astropys_bytes() -> None:
         fits.HDUList([fits.PrimaryHDU(), fitsfiles._compressed(pixels, fitsfiles._content(header))])
     )
     assert fast == reference
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (53, 37), (96, 128), (17, 800)])
+def test_the_direct_rice_path_writes_astropys_bytes_for_any_shape(shape: tuple[int, int]) -> None:
+    # Tiles of 16 rows: these shapes cover one short tile, a short last tile and exact tiles.
+    from send_test_images import fitsfiles
+
+    assert fitsfiles._Rice1 is not None, "astropy's Rice codec has moved: the direct path is off"
+    pixels = np.random.default_rng(sum(shape)).integers(0, 65536, shape, dtype=np.uint16)
+    header = fits.Header([("OBJECT", "m31"), ("EXPTIME", 30.0)])
+    fast = fitsfiles.fz_bytes(pixels, header)
+    reference = fitsfiles._write(
+        fits.HDUList([fits.PrimaryHDU(), fitsfiles._compressed(pixels, fitsfiles._content(header))])
+    )
+    assert fast == reference
+    with fits.open(io.BytesIO(fast)) as hdul:
+        assert np.array_equal(hdul[1].data, pixels)

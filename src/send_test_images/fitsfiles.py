@@ -14,15 +14,22 @@ sky positions stay right.
 from __future__ import annotations
 
 import bz2
+import functools
 import io
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
 
 from .errors import UsageError
 from .preview import block_mean
+
+try:  # astropy's own Rice codec; a private module, so its absence only costs speed
+    from astropy.io.fits.hdu.compressed._codecs import Rice1 as _Rice1
+except ImportError:  # pragma: no cover - depends on the astropy release
+    _Rice1 = None
 
 FITS_FORMATS = ("fz", "bz2")
 
@@ -35,6 +42,9 @@ TILE_ROWS = 16
 """Rows per compression tile. fpack's default is one row per tile, but astropy then spends more
 time per tile in Python than in Rice itself; 16 rows halve the time of a 768² frame and the file
 is no larger (Rice works on 32-pixel blocks either way). Readers handle any tile shape."""
+
+RICE_BLOCK_SIZE = 32
+"""Pixels per Rice block: the FITS default, which astropy writes (ZVAL1 = 32)."""
 
 BZ2_LEVEL = 9
 
@@ -89,9 +99,71 @@ def fz_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
     content = [card for card in header.cards if card.keyword not in STRUCTURAL_KEYS]
     if any(RESERVED_IN_COMPRESSED.match(card.keyword) for card in content):
         return _write(fits.HDUList([fits.PrimaryHDU(), _compressed(data, _content(header))]))
-    bare = _write(fits.HDUList([fits.PrimaryHDU(), _compressed(data, None)]))
+    bare = _bare_fz(data)
     images = "".join(card.image for card in content).encode("ascii")
     return _with_cards(bare, _end_card(bare, _padded(_end_card(bare, 0) + CARD_BYTES)), images)
+
+
+def _bare_fz(data: np.ndarray) -> bytes:
+    """The `.fits.fz` of `data` with no content cards, exactly as astropy writes it.
+
+    Of astropy's ~6 ms for a 768² frame only ~4 ms is Rice; the rest is building the same
+    table header (per shape) and per-tile bookkeeping each time. So the header is taken from
+    astropy once per shape, and each frame only runs astropy's Rice codec over its tiles and
+    lays out the descriptor table and heap the way astropy does (a test holds the two equal).
+    """
+    if _Rice1 is None:  # an astropy without the codec module: its own writer, same bytes
+        return _write(fits.HDUList([fits.PrimaryHDU(), _compressed(data, None)]))
+    height, width = data.shape
+    rows = min(TILE_ROWS, height)
+    template = _bare_template(height, width)
+    signed = (data ^ np.uint16(0x8000)).view(np.int16)  # uint16 - 32768, as astropy stores it
+    tiles = [
+        _Rice1(blocksize=RICE_BLOCK_SIZE, bytepix=2, tilesize=tile.size).encode(tile)
+        for tile in (signed[top : top + rows] for top in range(0, height, rows))
+    ]
+    sizes = np.fromiter((len(tile) for tile in tiles), dtype=np.int64, count=len(tiles))
+    descriptors = np.empty((len(tiles), 2), dtype=">i4")
+    descriptors[:, 0] = sizes
+    descriptors[:, 1] = np.concatenate(([0], np.cumsum(sizes[:-1])))
+    heap = b"".join(tiles)
+    header = template.header_for(heap_size=len(heap), longest_tile=int(sizes.max()))
+    body = descriptors.tobytes() + heap
+    return template.primary + header + body + bytes(_padded(len(body)) - len(body))
+
+
+@dataclass(frozen=True)
+class _BareTemplate:
+    """astropy's bytes for an empty primary HDU and the compressed table header of one shape."""
+
+    primary: bytes
+    header_cards: list[bytes]
+    pcount_at: int
+    tform_at: int
+
+    def header_for(self, *, heap_size: int, longest_tile: int) -> bytes:
+        cards = list(self.header_cards)
+        cards[self.pcount_at] = _with_value(cards[self.pcount_at], heap_size)
+        cards[self.tform_at] = _with_value(cards[self.tform_at], f"1PB({longest_tile})")
+        raw = b"".join(cards) + END_CARD
+        return raw + b" " * (_padded(len(raw)) - len(raw))
+
+
+@functools.lru_cache(maxsize=8)
+def _bare_template(height: int, width: int) -> _BareTemplate:
+    raw = _write(fits.HDUList([fits.PrimaryHDU(), _compressed(np.zeros((height, width), np.uint16), None)]))
+    start = _padded(_end_card(raw, 0) + CARD_BYTES)
+    end = _end_card(raw, start)
+    cards = [raw[at : at + CARD_BYTES] for at in range(start, end, CARD_BYTES)]
+    keys = [card[:8].rstrip() for card in cards]
+    return _BareTemplate(primary=raw[:start], header_cards=cards, pcount_at=keys.index(b"PCOUNT"),
+                         tform_at=keys.index(b"TFORM1"))
+
+
+def _with_value(card: bytes, value: object) -> bytes:
+    parsed = fits.Card.fromstring(card.decode("ascii"))
+    parsed.value = value
+    return parsed.image.encode("ascii")
 
 
 def bz2_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
