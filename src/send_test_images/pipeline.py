@@ -42,7 +42,7 @@ from .upload import Uploader
 DEFAULT_CONCURRENCY = 8
 """Parallel uploads: enough to hide the two round trips per file; a real site runs several."""
 MAX_CONCURRENCY = 256
-DEFAULT_WORKERS = os.cpu_count() or 1
+DEFAULT_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 """Generator processes: generation is CPU-bound, one per core."""
 AHEAD_PER_WORKER = 2
 """Exposures each generator may have in flight, so none waits while the next spec is sent."""
