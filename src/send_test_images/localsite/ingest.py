@@ -17,13 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from PIL import Image
 
 from .. import naming
-from ..errors import InvalidName
+from ..errors import InvalidName, LocalSiteError
 from . import headertext
 from .db import ObjectRecord, SiteDB
+from .s3direct import DirectS3
 from .watch import ObjectEvent
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ S3_DIRECTORIES = ("data", "info-images", "allsky", "test")
 THUMBNAIL_HEIGHT = 128
 """The real service makes the 11.jpg thumbnail itself, this many pixels high."""
 THUMBNAIL_QUALITY = 85
+THUMBNAIL_CONTENT_TYPE = "image/jpeg"
 THUMBNAIL_SOURCE_LEVEL = "10"
 THUMBNAIL_LEVEL = "11"
 MEDIUM_LEVELS = ("10", "13")
@@ -117,12 +119,24 @@ class Stored:
 
 
 class Ingestor:
-    """Applies the rules to one object at a time, on its own worker thread."""
+    """Applies the rules to one object at a time, on its own worker thread.
 
-    def __init__(self, db: SiteDB, s3: Any, bucket: str, *, clock: Callable[[], float] = time.time):
+    `direct` reads and writes the objects of each exposure (the hot path); the boto3 client
+    `s3` lists the bucket and checks stale events, which happens rarely.
+    """
+
+    def __init__(
+        self,
+        db: SiteDB,
+        s3: Any,
+        direct: DirectS3,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.db = db
         self.s3 = s3
-        self.bucket = bucket
+        self.direct = direct
+        self.bucket = direct.bucket
         self.clock = clock
         self._queue: list[ObjectEvent] = []
         self._pending = 0
@@ -235,7 +249,7 @@ class Ingestor:
             self.db.set_flag(base, directory, site, "fits_10_exists")
 
     def _apply_header(self, directory: str, name: naming.FileName, key: str) -> None:
-        text = self._get(key).decode("utf-8", errors="replace")
+        text = self.direct.get(key).decode("utf-8", errors="replace")
         header = headertext.parse_header_text(text)
         pointing = headertext.required_fields(header)
         if pointing is None:
@@ -248,13 +262,11 @@ class Ingestor:
         thumbnail_name = name.with_(level=THUMBNAIL_LEVEL, ext="jpg")
         thumbnail_key = f"{directory}/{thumbnail_name}"
         try:
-            data = make_thumbnail(self._get(key))
-        except (OSError, ValueError) as exc:
+            data = make_thumbnail(self.direct.get(key))
+        except (LocalSiteError, OSError, ValueError) as exc:
             log.warning("no thumbnail for %s: %s", key, exc)
             return
-        self.s3.put_object(
-            Bucket=self.bucket, Key=thumbnail_key, Body=data, ContentType="image/jpeg"
-        )
+        self.direct.put(thumbnail_key, data, THUMBNAIL_CONTENT_TYPE)
         self.db.set_flag(name.base, directory, name.site, "jpg_small_exists", thumbnail_key)
 
     # --- S3 ------------------------------------------------------------------------------------
@@ -279,9 +291,3 @@ class Ingestor:
             size=int(answer["ContentLength"]),
             modified_s=answer["LastModified"].timestamp(),
         )
-
-    def _get(self, key: str) -> bytes:
-        try:
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise OSError(f"could not read {key}: {exc}") from exc

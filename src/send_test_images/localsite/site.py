@@ -31,7 +31,8 @@ from .context import DEFAULT_MAX_UPLOAD_BYTES
 from .db import DEFAULT_DB_NAME, SiteDB
 from .expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from .ingest import Ingestor
-from .s3server import DEFAULT_HOST, S3Server, find_weed
+from .s3direct import DirectS3
+from .s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
 from .watch import BucketWatcher
 
 LOCK_NAME = "site.lock"
@@ -161,7 +162,10 @@ class LocalSite:
         s3.start()
         self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
 
-        ingestor = Ingestor(db, s3.client(), s3.bucket, clock=clock)
+        keys = s3.credentials
+        direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, DEFAULT_REGION)
+        self._parts.append(direct)
+        ingestor = Ingestor(db, s3.client(), direct, clock=clock)
         ingestor.start()
         self._parts.append(ingestor)
         self._ingestor = ingestor
@@ -182,7 +186,7 @@ class LocalSite:
         self._expirer = expirer
 
         context = ApiContext(
-            db=db, s3=s3.client(), bucket=s3.bucket, s3_url=s3.url, clock=clock,
+            db=db, s3=s3.client(), direct=direct, bucket=s3.bucket, s3_url=s3.url, clock=clock,
             max_upload_bytes=max_upload_bytes,
         )
         self.api_url = api.start(make_app(context))
