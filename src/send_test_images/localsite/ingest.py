@@ -37,6 +37,8 @@ THUMBNAIL_HEIGHT = 128
 """The real service makes the 11.jpg thumbnail itself, this many pixels high."""
 THUMBNAIL_QUALITY = 85
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
+RESIZED_BEFORE_RGB = ("L", "RGB")
+"""Modes whose conversion to RGB copies channels, so it commutes with resizing (CMYK does not)."""
 THUMBNAIL_SOURCE_LEVEL = "10"
 THUMBNAIL_LEVEL = "11"
 MEDIUM_LEVELS = ("10", "13")
@@ -76,15 +78,18 @@ def expire_timestamp(name: naming.FileName, uploaded_s: float) -> float | None:
 
 
 def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
-    """A JPG `height` pixels high with the source's aspect ratio.
+    """An RGB JPG `height` pixels high with the source's aspect ratio.
 
     The JPEG decoder is asked (`draft`) for the smallest power-of-two reduction still at least
-    the target size, which skips most of the decoding; LANCZOS then makes the exact size.
+    the target size, which skips most of the decoding; LANCZOS then makes the exact size. A grey
+    source (the 10.jpg of a mono camera) is resized before it becomes RGB: the same pixels, a
+    third of the resampling.
     """
     with Image.open(io.BytesIO(jpg)) as source:
         width = max(1, round(source.width * height / source.height))
         source.draft("RGB", (width, height))
-        small = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        image = source if source.mode in RESIZED_BEFORE_RGB else source.convert("RGB")
+        small = image.resize((width, height), Image.Resampling.LANCZOS).convert("RGB")
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()
