@@ -210,6 +210,23 @@ def test_fits_files_set_their_flags(local_site: LocalSite) -> None:
     assert row["jpg_medium_exists"]
 
 
+def test_every_file_is_listed_in_recentuploads_even_a_jpg_without_thumbnail(
+    local_site: LocalSite,
+) -> None:
+    api, image = local_site.api_url, base(42)
+    upload(api, image + "-EX10.jpg", b"not a jpeg at all")
+    upload(api, image + "-EX01.fits.fz", b"big")
+    upload(api, image + "-EX00.txt", header())
+    keys = {f"data/{image}-EX10.jpg", f"data/{image}-EX01.fits.fz", f"data/{image}-EX00.txt"}
+    wait_for(lambda: keys <= recent_keys(api, SITE), "every file in recentuploads")
+    local_site.wait_idle(10)
+    row = latest(api, SITE, image)
+    assert row is not None
+    assert row["jpg_medium_exists"] and row["fits_01_exists"] and row["exposure_time"] == 30.0
+    assert not row["jpg_small_exists"]
+    assert f"data/{image}-EX11.jpg" not in recent_keys(api, SITE)
+
+
 def test_header_without_pointing_is_not_ingested(local_site: LocalSite) -> None:
     api, image = local_site.api_url, base(41)
     upload(api, image + "-EX00.txt", make_header_text(DATE_OBS=DATE_OBS, EXPTIME=5.0))

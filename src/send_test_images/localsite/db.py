@@ -136,21 +136,27 @@ class SiteDB:
 
     def record_object(self, record: ObjectRecord) -> None:
         with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO objects (key, site, etag, size_bytes, upload_timestamp_s, "
-                "expire_timestamp_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                "site = excluded.site, etag = excluded.etag, size_bytes = excluded.size_bytes, "
-                "upload_timestamp_s = excluded.upload_timestamp_s, "
-                "expire_timestamp_s = excluded.expire_timestamp_s",
-                (
-                    record.key,
-                    record.site,
-                    record.etag,
-                    record.size_bytes,
-                    record.upload_timestamp_s,
-                    record.expire_timestamp_s,
-                ),
-            )
+            self._upsert_object(conn, record)
+
+    @staticmethod
+    def _upsert_object(conn: sqlite3.Connection, record: ObjectRecord | None) -> None:
+        if record is None:
+            return
+        conn.execute(
+            "INSERT INTO objects (key, site, etag, size_bytes, upload_timestamp_s, "
+            "expire_timestamp_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "site = excluded.site, etag = excluded.etag, size_bytes = excluded.size_bytes, "
+            "upload_timestamp_s = excluded.upload_timestamp_s, "
+            "expire_timestamp_s = excluded.expire_timestamp_s",
+            (
+                record.key,
+                record.site,
+                record.etag,
+                record.size_bytes,
+                record.upload_timestamp_s,
+                record.expire_timestamp_s,
+            ),
+        )
 
     def object_keys(self, prefix: str) -> list[str]:
         """Every stored key that starts with `prefix` (compared exactly: no LIKE wildcards)."""
@@ -190,9 +196,18 @@ class SiteDB:
         )
 
     def set_header(
-        self, base: str, directory: str, site: str, values: dict[str, Any], header: dict[str, str]
+        self,
+        base: str,
+        directory: str,
+        site: str,
+        values: dict[str, Any],
+        header: dict[str, str],
+        record: ObjectRecord | None = None,
     ) -> None:
-        """Fill the row from a header; unknown columns in `values` are a programming error."""
+        """Fill the row from a header; unknown columns in `values` are a programming error.
+
+        `record`, when given, is written in the same transaction (one commit per ingested file).
+        """
         unknown = set(values) - set(HEADER_COLUMNS)
         if unknown:
             raise ValueError(f"not header columns: {sorted(unknown)}")
@@ -204,11 +219,21 @@ class SiteDB:
                 "WHERE base_filename = ? AND s3_directory = ?",
                 (*values.values(), json.dumps(header), base, directory),
             )
+            self._upsert_object(conn, record)
 
     def set_flag(
-        self, base: str, directory: str, site: str, flag: str, key: str | None = None
+        self,
+        base: str,
+        directory: str,
+        site: str,
+        flag: str,
+        key: str | None = None,
+        record: ObjectRecord | None = None,
     ) -> None:
-        """Mark one file of the exposure as present; a JPG also remembers its key for URLs."""
+        """Mark one file of the exposure as present; a JPG also remembers its key for URLs.
+
+        `record`, when given, is written in the same transaction (one commit per ingested file).
+        """
         if flag not in FLAGS:
             raise ValueError(f"flag {flag!r} is not one of {FLAGS}")
         extra = ""
@@ -223,6 +248,7 @@ class SiteDB:
                 f"UPDATE images SET {flag} = 1{extra} WHERE base_filename = ? AND s3_directory = ?",
                 (*params, base, directory),
             )
+            self._upsert_object(conn, record)
 
     def latest_images(self, site: str, limit: int, directory: str = "data") -> list[dict[str, Any]]:
         """Newest DATE-OBS first; a JPG whose header has not landed yet comes last."""

@@ -217,18 +217,19 @@ class Ingestor:
                 return
         directory, bare = place
         name = self._parse(directory, bare)
-        if name is not None and directory in INGESTED_DIRECTORIES:
-            self._apply(directory, name, event.key)
-        self.db.record_object(
-            ObjectRecord(
-                key=event.key,
-                site=name.site if name else None,
-                etag=stored.etag,
-                size_bytes=stored.size,
-                upload_timestamp_s=stored.modified_s,
-                expire_timestamp_s=expire_timestamp(name, stored.modified_s) if name else None,
-            )
+        record = ObjectRecord(
+            key=event.key,
+            site=name.site if name else None,
+            etag=stored.etag,
+            size_bytes=stored.size,
+            upload_timestamp_s=stored.modified_s,
+            expire_timestamp_s=expire_timestamp(name, stored.modified_s) if name else None,
         )
+        recorded = False
+        if name is not None and directory in INGESTED_DIRECTORIES:
+            recorded = self._apply(directory, name, event.key, record)
+        if not recorded:
+            self.db.record_object(record)
 
     def _parse(self, directory: str, bare: str) -> naming.FileName | None:
         try:
@@ -238,41 +239,61 @@ class Ingestor:
                 log.warning("dropped %s/%s: %s", directory, bare, exc)
             return None
 
-    def _apply(self, directory: str, name: naming.FileName, key: str) -> None:
+    def _apply(
+        self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
+    ) -> bool:
+        """Update the exposure's row; True when `record` went into the row's last transaction
+        (so the file costs one commit), False when the caller still has to write it."""
         base, site = name.base, name.site
         if name.kind == "txt":
-            self._apply_header(directory, name, key)
-        elif name.kind == "jpg" and name.level in MEDIUM_LEVELS:
+            return self._apply_header(directory, name, key, record)
+        if name.kind == "jpg" and name.level == THUMBNAIL_SOURCE_LEVEL:
             self.db.set_flag(base, directory, site, "jpg_medium_exists", key)
-            if name.level == THUMBNAIL_SOURCE_LEVEL:
-                self._make_thumbnail(directory, name, key)
+            return self._make_thumbnail(directory, name, key, record)
+        flag = None
+        if name.kind == "jpg" and name.level in MEDIUM_LEVELS:
+            flag = "jpg_medium_exists"
         elif name.kind == "jpg" and name.level == THUMBNAIL_LEVEL:
-            self.db.set_flag(base, directory, site, "jpg_small_exists", key)
+            flag = "jpg_small_exists"
         elif name.kind == "fits" and name.level in LARGE_FITS_LEVELS:
-            self.db.set_flag(base, directory, site, "fits_01_exists")
+            flag = "fits_01_exists"
         elif name.kind == "fits" and name.level in MEDIUM_LEVELS:
-            self.db.set_flag(base, directory, site, "fits_10_exists")
+            flag = "fits_10_exists"
+        if flag is None:
+            return False
+        jpg_key = key if name.kind == "jpg" else None
+        self.db.set_flag(base, directory, site, flag, jpg_key, record=record)
+        return True
 
-    def _apply_header(self, directory: str, name: naming.FileName, key: str) -> None:
+    def _apply_header(
+        self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
+    ) -> bool:
         text = self.direct.get(key).decode("utf-8", errors="replace")
         header = headertext.parse_header_text(text)
         pointing = headertext.required_fields(header)
         if pointing is None:
             log.warning("header %s not ingested: it needs DATE-OBS, CRVAL1/RAHRS, CRVAL2/DEC", key)
-            return
+            return False
         values = header_values(header, pointing, name.data_type)
-        self.db.set_header(name.base, directory, name.site, values, header)
+        self.db.set_header(name.base, directory, name.site, values, header, record=record)
+        return True
 
-    def _make_thumbnail(self, directory: str, name: naming.FileName, key: str) -> None:
+    def _make_thumbnail(
+        self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
+    ) -> bool:
+        """The 11.jpg from this 10.jpg; the 10.jpg's row is visible before the work starts."""
         thumbnail_name = name.with_(level=THUMBNAIL_LEVEL, ext="jpg")
         thumbnail_key = f"{directory}/{thumbnail_name}"
         try:
             data = make_thumbnail(self.direct.get(key))
         except (LocalSiteError, OSError, ValueError) as exc:
             log.warning("no thumbnail for %s: %s", key, exc)
-            return
+            return False
         self.direct.put(thumbnail_key, data, THUMBNAIL_CONTENT_TYPE)
-        self.db.set_flag(name.base, directory, name.site, "jpg_small_exists", thumbnail_key)
+        self.db.set_flag(
+            name.base, directory, name.site, "jpg_small_exists", thumbnail_key, record=record
+        )
+        return True
 
     # --- S3 ------------------------------------------------------------------------------------
 
