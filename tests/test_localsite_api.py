@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import io
 import json
+import socket
 
 import httpx
 import pytest
@@ -290,3 +291,24 @@ def test_health_names_the_s3_endpoint(local_site: LocalSite) -> None:
     health = httpx.get(local_site.api_url + "/health").json()
     assert health["ok"] is True
     assert health["s3_url"] == local_site.s3_url
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+def test_kept_alive_connections_do_not_wait_for_delayed_acks(local_site: LocalSite) -> None:
+    """Nagle off on every accepted connection: with it on, each request after the first on a
+    kept-alive connection stalled ~40 ms (a delayed ACK), which capped a run's presigns. The
+    stall itself is a timing, so this checks its cause on the connections the API accepted."""
+    from send_test_images.localsite.site import _ApiThread
+
+    (api,) = [part for part in local_site._parts if isinstance(part, _ApiThread)]
+    assert api.server is not None
+    with httpx.Client() as client:
+        for _ in range(2):
+            assert client.get(f"{local_site.api_url}/openapi.json").status_code == 200
+        connections = list(api.server.server_state.connections)
+        assert connections, "the API kept no connection open"
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
