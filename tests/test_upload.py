@@ -14,10 +14,11 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from send_test_images.errors import ApiError, StorageError, UploadError
-from send_test_images.upload import PhotonRanchClient, Uploader, backoff_delay
+from send_test_images.upload import WRITE_SIZE, PhotonRanchClient, Uploader, backoff_delay
 
 from loopback_server import (
     BAD_DIRECTORY,
@@ -291,6 +292,40 @@ def test_a_large_file_is_streamed_not_read_into_memory(
     assert server.objects[result.key].size == BIG_FILE
     assert server.objects[result.key].digest == digest.hexdigest()
     assert peak < BIG_FILE / 16  # client and server together held a few chunks, not the file
+
+
+class _CountingTransport(httpx.HTTPTransport):
+    """The real transport, noting the size of each piece of a request body it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: dict[str, list[int]] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        sizes = self.writes.setdefault(request.url.path, [])
+        pieces = list(request.stream)  # small bodies only: this test's files fit in memory
+        sizes.extend(len(piece) for piece in pieces)
+        request.stream = httpx.ByteStream(b"".join(pieces))
+        return super().handle_request(request)
+
+
+def test_a_file_goes_out_in_a_few_large_writes_not_one_per_multipart_piece(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    """Each write is a trip through the HTTP stack and a TCP segment; at thousands of files the
+    ~30 few-byte pieces of a multipart body were a large part of what sending cost the CPU."""
+    transport = _CountingTransport()
+    path = tmp_path / NAME
+    path.write_bytes(random.Random(5).randbytes(200_000))
+    with Uploader(server.url, transport=transport, timeout=FAST_TIMEOUT) as up:
+        up.send(path, NAME)
+
+    [post] = server.to("/s3")
+    assert server.objects[KEY].digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    sizes = transport.writes["/s3"]
+    assert sum(sizes) == post.body_size
+    assert len(sizes) <= post.body_size // WRITE_SIZE + 1
+    assert all(size >= WRITE_SIZE for size in sizes[:-1])
 
 
 def test_highest_file_number_reads_latest_images_and_recent_uploads(

@@ -132,7 +132,6 @@ class Pipeline:
         self._uploader = Uploader(
             api_url,
             **(uploader_options or {}),
-            max_connections=settings.concurrency,
             sleep=self._backoff_sleep,
             on_retry=stats.retried,
         )
