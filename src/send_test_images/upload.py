@@ -41,8 +41,8 @@ needs more."""
 
 DEFAULT_MIN_THROUGHPUT = 1_000_000
 """Bytes per second the S3 answer may take per byte sent, after the last byte: S3 stores large
-objects before it answers. (httpx's write timeout bounds each 64 KiB chunk, so the body itself
-may take as long as it needs while it keeps moving.)"""
+objects before it answers. (httpx's write timeout bounds each write of 64-128 KiB, so the body
+itself may take as long as it needs while it keeps moving.)"""
 
 WRITE_SIZE = 64 * 1024
 """Bytes a multipart body is sent in at least (but the last write): httpx reads files in 64 KiB."""
