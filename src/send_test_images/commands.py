@@ -19,7 +19,7 @@ from .batch import DEFAULT_OVERHEAD, BatchOptions, check_destination, new_seed, 
 from .errors import UsageError
 from .exitcodes import ExitCode
 from .journal import FileEntry
-from .pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, Pipeline, SendSettings
+from .pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, Pipeline, SendSettings, refuse_in_a_starting_worker
 from .products import ExposureSpec, make_exposure
 from .progress import Progress, is_terminal
 from .summary import RunStats, format_summary, summarize, write_report
@@ -48,6 +48,7 @@ def batch_options(values: Mapping[str, Any]) -> BatchOptions:
 
 
 def dispatch(command: str, values: Mapping[str, Any], *, out: TextIO, err: TextIO) -> int:
+    refuse_in_a_starting_worker()
     if command == "up":
         return run_up(
             batch_options(values),

@@ -33,6 +33,7 @@ from typing import Any
 
 from . import spool
 from .errors import GenerationError, UploadError, UsageError
+from .exitcodes import ExitCode
 from .journal import FileEntry, Journal
 from .products import ExposureSpec
 from .progress import Progress
@@ -61,6 +62,19 @@ WORKERS_DIED = (
     "a generation worker process died; if you call send_test_images from your own script, put the call "
     "under `if __name__ == '__main__':` (workers re-import that script) or pass --workers 0"
 )
+
+
+def refuse_in_a_starting_worker() -> None:
+    """Stop a worker that is re-running an unguarded calling script, before it does anything.
+
+    Without `if __name__ == '__main__':`, each forkserver/spawn worker re-runs the caller's
+    script while it starts, and so the whole command again: it would reserve numbers, journal
+    exposures and start pools of its own, which fail and leak semaphores. Exiting here kills
+    only the worker; the parent notices the dead pool and says `WORKERS_DIED`, once. Python
+    marks that start-up phase with `_inheriting`, the same flag its own check reads.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(ExitCode.FAILED)
 
 
 class _Stopped(Exception):
