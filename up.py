@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "src"))
 
 try:
-    import send_test_images.commands  # noqa: F401  (imports every dependency, so a missing one shows here)
+    import send_test_images.cli.commands  # noqa: F401  (imports every dependency, so a missing one shows here)
     from send_test_images.cli import up_main
 except ImportError as exc:  # numpy, astropy, ... are not installed for this Python
     venv_python = HERE / ".venv" / "bin" / "python"

@@ -15,13 +15,13 @@ import statistics
 import time
 from collections.abc import Callable
 
-from send_test_images.fitsfiles import bin_frame, fz_bytes, small_bin_factor
-from send_test_images.header import header_text, make_header
-from send_test_images.observation import make_observation
-from send_test_images.preview import jpeg_bytes, make_preview, make_thumbnail
-from send_test_images.products import ExposureSpec, make_products
-from send_test_images.profiles import get_camera
-from send_test_images.synth import make_frame
+from send_test_images.exposure.fitsfiles import bin_frame, fz_bytes, small_bin_factor
+from send_test_images.exposure.header import header_text, make_header
+from send_test_images.exposure.observation import make_observation
+from send_test_images.exposure.preview import jpeg_bytes, make_preview, make_thumbnail
+from send_test_images.exposure.products import ExposureSpec, make_products
+from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.synth import make_frame
 
 DEFAULT_RUNS = 7
 CASES = (("sq4k", 1.5), ("sq768", 0.050))  # camera, target seconds for all products

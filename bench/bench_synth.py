@@ -12,8 +12,8 @@ import argparse
 import statistics
 import time
 
-from send_test_images.profiles import get_camera
-from send_test_images.synth import FrameSpec, make_frame
+from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.synth import FrameSpec, make_frame
 
 DEFAULT_RUNS = 7
 CASES = (("sq4k", "light", 0.7), ("sq768", "light", 0.020))  # camera, kind, target seconds

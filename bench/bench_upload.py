@@ -40,10 +40,11 @@ from pathlib import Path
 import httpx
 
 from bench import original_up
-from send_test_images import commands, paths
-from send_test_images.batch import BatchOptions, plan
-from send_test_images.pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, _make_pool
-from send_test_images.spool import spool_exposure
+from send_test_images import paths
+from send_test_images.cli import commands
+from send_test_images.exposure.plan import BatchOptions, plan
+from send_test_images.sending.pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, _make_pool
+from send_test_images.sending.spool import spool_exposure
 
 DEFAULT_EXPOSURES = 200
 DEFAULT_CAMERA = "sq768"
@@ -379,6 +380,6 @@ def _pct(values: dict) -> str:
 
 
 def _camera_size(name: str) -> int:
-    from send_test_images.profiles import get_camera
+    from send_test_images.exposure.profiles import get_camera
 
     return get_camera(name).width

@@ -17,7 +17,7 @@ Foreign exceptions (httpx, botocore, OSError) are translated once, where they ha
 
 from __future__ import annotations
 
-from .exitcodes import ExitCode
+from send_test_images.exitcodes import ExitCode
 
 
 class SendTestImagesError(Exception):

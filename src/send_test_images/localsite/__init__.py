@@ -10,6 +10,6 @@ data) and describes its API at `{api_url}/openapi.json`.
 
 from __future__ import annotations
 
-from .site import LocalSite, serve
+from send_test_images.localsite.site import LocalSite, serve
 
 __all__ = ["LocalSite", "serve"]

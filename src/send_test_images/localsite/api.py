@@ -23,11 +23,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import openapi, validate
-from .context import ApiContext
-from .db import ObjectRecord
-from .limits import BodyLimit
-from .pages import STATIC_DIR, Pages
+from send_test_images.localsite import openapi, validate
+from send_test_images.localsite.context import ApiContext
+from send_test_images.localsite.db import ObjectRecord
+from send_test_images.localsite.limits import BodyLimit
+from send_test_images.localsite.pages import STATIC_DIR, Pages
 
 DEFAULT_RECENT_LIMIT = 1000
 MAX_LATEST = 1000

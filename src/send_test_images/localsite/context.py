@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .db import SiteDB
-from .limits import DEFAULT_MAX_BODY_BYTES
-from .s3direct import DirectS3
+from send_test_images.localsite.db import SiteDB
+from send_test_images.localsite.limits import DEFAULT_MAX_BODY_BYTES
+from send_test_images.localsite.s3direct import DirectS3
 
 PRESIGN_EXPIRES_S = 300
 """The real presigned POST policy expires after 300 s."""

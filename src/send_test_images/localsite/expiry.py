@@ -16,10 +16,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import naming
-from ..errors import InvalidName
-from .db import SiteDB
-from .ingest import split_key
+from send_test_images.errors import InvalidName
+from send_test_images.exposure import naming
+from send_test_images.localsite.db import SiteDB
+from send_test_images.localsite.ingest import split_key
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from .. import naming
-from ..errors import InvalidName, LocalSiteError
-from . import headertext
-from .db import ObjectRecord, SiteDB
-from .s3direct import DirectS3
-from .watch import ObjectEvent
+from send_test_images.errors import InvalidName, LocalSiteError
+from send_test_images.exposure import naming
+from send_test_images.localsite import headertext
+from send_test_images.localsite.db import ObjectRecord, SiteDB
+from send_test_images.localsite.s3direct import DirectS3
+from send_test_images.localsite.watch import ObjectEvent
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import validate
-from .context import PRESIGN_EXPIRES_S, ApiContext
+from send_test_images.localsite import validate
+from send_test_images.localsite.context import PRESIGN_EXPIRES_S, ApiContext
 
 OPENAPI_VERSION = "3.0.3"
 TEXT = "text/plain"

@@ -26,7 +26,7 @@ from botocore.hooks import HierarchicalEmitter
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner, S3PostPresigner
 
-from ..errors import LocalSiteError
+from send_test_images.errors import LocalSiteError
 
 SERVICE = "s3"
 SIGNATURE_VERSION = "s3v4"

@@ -32,7 +32,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from ..errors import LocalSiteError
+from send_test_images.errors import LocalSiteError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_BUCKET = "photonranch-001"

@@ -25,15 +25,15 @@ from typing import IO, Any
 import httpx
 import uvicorn
 
-from ..errors import LocalSiteError
-from .api import ApiContext, make_app
-from .context import DEFAULT_MAX_UPLOAD_BYTES
-from .db import DEFAULT_DB_NAME, SiteDB
-from .expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
-from .ingest import Ingestor
-from .s3direct import DirectS3
-from .s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
-from .watch import BucketWatcher
+from send_test_images.errors import LocalSiteError
+from send_test_images.localsite.api import ApiContext, make_app
+from send_test_images.localsite.context import DEFAULT_MAX_UPLOAD_BYTES
+from send_test_images.localsite.db import DEFAULT_DB_NAME, SiteDB
+from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
+from send_test_images.localsite.ingest import Ingestor
+from send_test_images.localsite.s3direct import DirectS3
+from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
+from send_test_images.localsite.watch import BucketWatcher
 
 LOCK_NAME = "site.lock"
 SITE_JSON = "site.json"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .ingest import S3_DIRECTORIES
+from send_test_images.localsite.ingest import S3_DIRECTORIES
 
 INFO_CHANNELS = (1, 2, 3)
 

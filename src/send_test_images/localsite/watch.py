@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process
+from send_test_images.localsite.s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process
 
 log = logging.getLogger(__name__)
 

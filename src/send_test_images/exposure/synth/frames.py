@@ -1,0 +1,130 @@
+"""One exposure of each kind, assembled from sky, stars and detector in the order light takes.
+
+Electrons first (sky and stars through the optics' response, then dark current, cosmic rays),
+then noise, then gain, bias and the ADC. One generator made from the frame seed drives
+everything random in the frame; the camera's fixed pattern has its own seed (detector.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from astropy.table import Table
+
+from send_test_images.exposure.profiles import CameraProfile
+from send_test_images.exposure.synth import detector, stars
+from send_test_images.exposure.synth.perlin import make_perlin_image
+from send_test_images.exposure.synth.psf import PSF_MODEL, core_sigma
+from send_test_images.exposure.synth.sky import ZEROPOINTS, make_sky, sky_electrons
+from send_test_images.exposure.synth.spec import Frame, FrameSpec, check_spec, sky_brightness_for
+
+SYNTH_VERSION = 1  # bump when the same seed and spec would draw different pixels
+DEFAULT_FLAT_JITTER = 0.03  # twilight changes while flats are taken: relative level RMS
+
+
+def make_frame(
+    spec: FrameSpec, camera: CameraProfile, *, seed: int, star_table: Table | None = None
+) -> Frame:
+    """Draw one exposure. Same spec, camera and seed give byte-identical pixels.
+
+    `star_table` (columns x, y, flux in e-) replaces the random star field of a light, for
+    users who bring their own catalogue; it is ignored for other kinds and perlin images.
+    """
+    check_spec(spec, camera)
+    rng = np.random.default_rng(seed)
+    pattern = detector.fixed_pattern(camera)
+    exptime = 0.0 if spec.kind == "bias" else float(spec.exptime)
+    params: dict[str, float | int | str] = {
+        "synth_version": SYNTH_VERSION,
+        "kind": spec.kind,
+        "image": spec.image,
+        "seed": int(seed),
+        "camera": camera.name,
+        "exptime": exptime,
+        "filter": spec.filter,
+        "gain": float(camera.gain),
+        "read_noise": float(camera.read_noise),
+        "bias_level": int(camera.bias_level),
+        "dark_current": float(camera.dark_current),
+        "saturation": int(camera.saturation),
+        "pattern_seed": int(pattern.seed),
+        "hot_pixels": int(pattern.hot_index.size),
+        "bad_column": int(pattern.bad_column),
+    }
+    shape = (camera.height, camera.width)
+    truth = stars.empty_table()
+    if spec.kind == "light":
+        signal, truth = _light(spec, camera, rng, params, star_table)
+    elif spec.kind == "flat":
+        signal = _flat(spec, camera, rng, params)
+    else:
+        signal = np.zeros(shape, dtype=np.float32)
+    detector.add_hot_pixels(signal, pattern, exptime)
+    cosmic = detector.add_cosmic_rays(signal, rng, exptime) if spec.cosmic_rays else 0
+    params["cosmic_rays"] = cosmic
+    pixels = detector.read_out(signal, camera, pattern, rng, exptime=exptime)
+    return Frame(pixels=pixels, truth=truth, params=params)
+
+
+def _light(
+    spec: FrameSpec,
+    camera: CameraProfile,
+    rng: np.random.Generator,
+    params: dict[str, float | int | str],
+    star_table: Table | None,
+) -> tuple[np.ndarray, Table]:
+    shape = (camera.height, camera.width)
+    seeing_px = spec.seeing_fwhm / camera.pixel_scale
+    sigma = core_sigma(seeing_px)
+    sky_mag = sky_brightness_for(spec)
+    sky_level = sky_electrons(sky_mag, spec.filter, camera.pixel_scale, spec.exptime)
+    params.update(
+        seeing_fwhm=float(spec.seeing_fwhm),
+        seeing_px=round(seeing_px, 4),
+        psf=PSF_MODEL,
+        sky_brightness=float(sky_mag),
+        sky_level=round(sky_level, 3),
+        zeropoint=ZEROPOINTS[spec.filter],
+        satellite=int(spec.satellite),
+    )
+    if spec.image == "perlin":
+        signal = make_perlin_image(shape, rng, camera.full_well)
+        truth = stars.empty_table()
+    else:
+        signal = make_sky(shape, sky_level, rng, clouds=spec.clouds)
+        params["clouds"] = float(spec.clouds)
+        noise_floor = sky_level + camera.dark_current * spec.exptime + camera.read_noise**2
+        if star_table is None:
+            field_rng = rng if spec.field_seed is None else np.random.default_rng(spec.field_seed)
+            star_table = stars.make_star_table(
+                shape, field_rng,
+                area_deg2=camera.width * camera.height * (camera.pixel_scale / 3600.0) ** 2,
+                filter_name=spec.filter,
+                exptime=spec.exptime,
+                density=spec.star_density,
+                faint_flux=stars.faint_limit(noise_floor, sigma),
+            )
+            params["star_density"] = float(spec.star_density)
+            if spec.field_seed is not None:
+                params["field_seed"] = int(spec.field_seed)
+        peak_fraction, sum_p2 = stars.render_stars(signal, star_table, sigma)
+        truth = stars.make_truth(
+            star_table, peak_fraction, sum_p2, camera,
+            filter_name=spec.filter, exptime=spec.exptime, background=sky_level,
+            noise_floor=noise_floor, response=detector.fixed_pattern(camera).response,
+        )
+        params["n_stars"] = len(truth)
+    if spec.satellite:
+        detector.add_satellite(signal, rng, sigma)
+    signal *= detector.fixed_pattern(camera).response
+    return signal, truth
+
+
+def _flat(spec: FrameSpec, camera: CameraProfile, rng: np.random.Generator,
+          params: dict[str, float | int | str]) -> np.ndarray:
+    level = spec.flat_level * camera.full_well * math.exp(rng.normal(0.0, DEFAULT_FLAT_JITTER))
+    params["flat_level"] = round(level, 1)
+    signal = np.full((camera.height, camera.width), level, dtype=np.float32)
+    signal *= detector.fixed_pattern(camera).response
+    return signal

@@ -1,0 +1,204 @@
+"""Stars: first a table (x, y, flux), then pixels rendered from it as small PSF stamps.
+
+The table comes first so users can bring their own catalogue and so the truth catalogue falls
+out for free. Counts follow a power law in flux (log N - log S): many faint stars, few bright
+ones, none fainter than what the noise would hide anyway. Each star is drawn only in a stamp
+big enough for its wings to fall below a fraction of an electron, so a 4096 x 4096 frame with
+thousands of stars costs little more than the stars' own pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from astropy.table import Table
+
+from send_test_images.errors import UsageError
+from send_test_images.exposure.profiles import CameraProfile
+from send_test_images.exposure.synth.psf import PSF_COMPONENTS, pixel_fractions, psf_radius
+from send_test_images.exposure.synth.sky import ZEROPOINTS, rate_for_magnitude
+
+DEFAULT_REFERENCE_MAG = 18.0  # the star density is given for stars brighter than this
+DEFAULT_COUNT_SLOPE = 0.3  # d log10 N / d mag at intermediate galactic latitude
+DEFAULT_BRIGHTEST_MAG = 6.0  # no star brighter than this is drawn
+DEFAULT_FAINT_SNR = 2.0  # stars fainter than this PSF-fit SNR are not worth drawing
+DEFAULT_MAX_STARS = 40_000  # the faint limit rises instead of drawing more
+DEFAULT_STAMP_FLOOR = 0.3  # e-: a stamp ends where the PSF drops below this per pixel
+DEFAULT_MIN_RADIUS_SIGMAS = 3.0  # even the faintest stamp reaches this many core sigmas
+DEFAULT_MAX_STAMP_RADIUS = 300  # pixels
+STAMP_RADIUS_STEP = 1.4  # stamp radii come in sizes growing by this factor (stars batched by size)
+
+TRUTH_COLUMNS = ("x", "y", "flux", "mag", "peak", "snr", "saturated")
+
+
+def empty_table() -> Table:
+    """A truth table with no rows but every column, so callers need no special case."""
+    return Table(
+        [np.zeros(0) for _ in TRUTH_COLUMNS[:-1]] + [np.zeros(0, dtype=bool)],
+        names=TRUTH_COLUMNS,
+    )
+
+
+def faint_limit(noise_floor: float, sigma: float, snr: float = DEFAULT_FAINT_SNR) -> float:
+    """The flux (e-) whose PSF-fit SNR is `snr` over a per-pixel variance `noise_floor` (e-^2)."""
+    area = psf_noise_area(sigma)
+    return 0.5 * (snr**2 + math.sqrt(snr**4 + 4.0 * snr**2 * area * noise_floor))
+
+
+def psf_noise_area(sigma: float) -> float:
+    """1 / sum(p^2) of the (unpixelated) PSF: the number of pixels whose noise a fit sees."""
+    total = 0.0
+    for wi, ki in PSF_COMPONENTS:
+        for wj, kj in PSF_COMPONENTS:
+            total += wi * wj / (2.0 * math.pi * sigma**2 * (ki**2 + kj**2))
+    return 1.0 / total
+
+
+def make_star_table(
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    *,
+    area_deg2: float,
+    filter_name: str,
+    exptime: float,
+    density: float,
+    faint_flux: float,
+    slope: float = DEFAULT_COUNT_SLOPE,
+    reference_mag: float = DEFAULT_REFERENCE_MAG,
+    brightest_mag: float = DEFAULT_BRIGHTEST_MAG,
+    max_stars: int = DEFAULT_MAX_STARS,
+) -> Table:
+    """A random star field: x, y uniform over the frame, flux (e-) from a truncated power law.
+
+    N(> F) = density * area * (F / F_ref) ** -(slope / 0.4), F_ref being a star of
+    `reference_mag`; only stars between `faint_flux` and `brightest_mag` are drawn.
+    """
+    alpha = slope / 0.4
+    reference = float(rate_for_magnitude(reference_mag, filter_name)) * exptime
+    brightest = float(rate_for_magnitude(brightest_mag, filter_name)) * exptime
+    total = density * area_deg2
+
+    def brighter_than(flux: float) -> float:
+        return total * (flux / reference) ** -alpha
+
+    faint = min(faint_flux, brightest)
+    if brighter_than(faint) > max_stars:
+        faint = reference * (max_stars / total) ** (-1.0 / alpha)
+    count = int(rng.poisson(max(brighter_than(faint) - brighter_than(brightest), 0.0)))
+    tail = 1.0 - (brightest / faint) ** -alpha
+    flux = faint * (1.0 - rng.uniform(size=count) * tail) ** (-1.0 / alpha)
+    height, width = shape
+    x = rng.uniform(-0.5, width - 0.5, count)
+    y = rng.uniform(-0.5, height - 0.5, count)
+    order = np.argsort(-flux, kind="stable")
+    return Table([x[order], y[order], flux[order]], names=("x", "y", "flux"))
+
+
+def render_stars(
+    image: np.ndarray, table: Table, sigma: float, *, floor: float = DEFAULT_STAMP_FLOOR
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add every star of `table` to `image` (e-, in place) as a pixel-integrated PSF stamp.
+
+    Returns, per star, the fraction of its flux in its brightest pixel and sum(p^2) of its
+    stamp: what the truth table needs for peak and SNR.
+    """
+    x, y, flux = _star_columns(table)
+    peak_fraction = np.zeros(flux.size)
+    sum_p2 = np.zeros(flux.size)
+    if flux.size == 0:
+        return peak_fraction, sum_p2
+    radius = np.clip(
+        np.ceil(psf_radius(flux, sigma, floor)),
+        math.ceil(DEFAULT_MIN_RADIUS_SIGMAS * sigma),
+        DEFAULT_MAX_STAMP_RADIUS,
+    )
+    classes = _radius_classes(math.ceil(DEFAULT_MIN_RADIUS_SIGMAS * sigma))
+    which = np.searchsorted(classes, radius)
+    flat = image.reshape(-1)
+    for k in np.unique(which):
+        members = np.flatnonzero(which == k)
+        psf = _stamps(x[members], y[members], int(classes[k]), sigma)
+        peak_fraction[members] = psf.max(axis=(1, 2))
+        sum_p2[members] = np.square(psf).sum(axis=(1, 2))
+        _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]),
+                    (psf * flux[members, None, None]).astype(np.float32))
+    return peak_fraction, sum_p2
+
+
+def make_truth(
+    table: Table,
+    peak_fraction: np.ndarray,
+    sum_p2: np.ndarray,
+    camera: CameraProfile,
+    *,
+    filter_name: str,
+    exptime: float,
+    background: float,
+    noise_floor: float,
+    response: np.ndarray,
+) -> Table:
+    """The truth catalogue: positions, flux, magnitude, peak ADU, SNR and whether it clipped.
+
+    snr = F / sqrt(F + noise_floor / sum(p^2)) is the PSF-fit signal-to-noise; `peak` is the
+    star's own brightest pixel in ADU above the background, through the optics' response.
+    """
+    x, y, flux = _star_columns(table)
+    rows = np.clip(np.rint(y).astype(np.intp), 0, camera.height - 1)
+    cols = np.clip(np.rint(x).astype(np.intp), 0, camera.width - 1)
+    gain_response = response[rows, cols].astype(np.float64) / camera.gain
+    peak = flux * peak_fraction * gain_response
+    with np.errstate(divide="ignore"):
+        snr = np.where(sum_p2 > 0, flux / np.sqrt(flux + noise_floor / np.maximum(sum_p2, 1e-30)),
+                       0.0)
+        mag = ZEROPOINTS[filter_name] - 2.5 * np.log10(np.maximum(flux, 1e-30) / exptime)
+    top = peak + background * gain_response + camera.bias_level
+    return Table(
+        [x, y, flux, mag, peak, snr, top >= camera.saturation],
+        names=TRUTH_COLUMNS,
+    )
+
+
+def _star_columns(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    missing = [name for name in ("x", "y", "flux") if name not in table.colnames]
+    if missing:
+        raise UsageError(
+            f"star table column {missing[0]!r} is missing: give columns x, y (pixels), flux (e-)"
+        )
+    x, y, flux = (np.asarray(table[name], dtype=np.float64) for name in ("x", "y", "flux"))
+    if not (np.isfinite(x).all() and np.isfinite(y).all() and np.isfinite(flux).all()):
+        raise UsageError("star table has a non-finite x, y or flux: use finite numbers")
+    if (flux < 0).any():
+        raise UsageError(f"star flux {flux.min()!r} is not allowed: use fluxes >= 0 electrons")
+    return x, y, flux
+
+
+def _radius_classes(smallest: int) -> np.ndarray:
+    radii = [max(1, smallest)]
+    while radii[-1] < DEFAULT_MAX_STAMP_RADIUS:
+        radii.append(min(DEFAULT_MAX_STAMP_RADIUS, math.ceil(radii[-1] * STAMP_RADIUS_STEP)))
+    return np.array(radii)
+
+
+def _stamps(x: np.ndarray, y: np.ndarray, radius: int, sigma: float) -> np.ndarray:
+    """Unit-flux PSF stamps (n, 2r+1, 2r+1) centred on the pixel nearest each star."""
+    steps = np.arange(2 * radius + 2) - radius - 0.5
+    edges_x = (np.rint(x) - x)[:, None] + steps[None, :]
+    edges_y = (np.rint(y) - y)[:, None] + steps[None, :]
+    psf = 0.0
+    for weight, ratio in PSF_COMPONENTS:
+        along_y = pixel_fractions(edges_y, sigma * ratio)
+        along_x = pixel_fractions(edges_x, sigma * ratio) * weight
+        psf = psf + along_y[:, :, None] * along_x[:, None, :]
+    return psf
+
+
+def _add_stamps(flat: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.ndarray,
+                radius: int, stamps: np.ndarray) -> None:
+    height, width = shape
+    offsets = np.arange(-radius, radius + 1)
+    rows = np.rint(y).astype(np.intp)[:, None] + offsets[None, :]
+    cols = np.rint(x).astype(np.intp)[:, None] + offsets[None, :]
+    inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
+    index = rows[:, :, None] * width + cols[:, None, :]
+    np.add.at(flat, index[inside], stamps[inside])

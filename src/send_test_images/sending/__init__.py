@@ -1,0 +1,1 @@
+"""Send a run: reserve numbers, journal, generate in processes, upload in threads, report."""

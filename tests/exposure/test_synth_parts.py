@@ -1,0 +1,104 @@
+"""The pieces of synth on their own: PSF, noise field, star table, fixed pattern."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.synth import make_star_table
+from send_test_images.exposure.synth.detector import fixed_pattern, standard_normal
+from send_test_images.exposure.synth.perlin import fractal_noise, upsample
+from send_test_images.exposure.synth.psf import PSF_COMPONENTS, core_sigma, erf
+from send_test_images.exposure.synth.stars import render_stars
+
+
+def test_erf_matches_the_standard_library() -> None:
+    x = np.linspace(-4, 4, 801)
+    assert np.abs(erf(x) - np.array([math.erf(v) for v in x])).max() < 2e-7
+
+
+def test_the_psf_has_the_requested_fwhm() -> None:
+    fwhm = 3.0
+    sigma = core_sigma(fwhm)
+
+    def profile(r: float) -> float:
+        return sum(w / (k * sigma) ** 2 * math.exp(-0.5 * (r / (k * sigma)) ** 2)
+                   for w, k in PSF_COMPONENTS)
+
+    assert profile(fwhm / 2) == pytest.approx(profile(0.0) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize(("x", "y"), [(20.0, 20.0), (20.3, 19.8), (19.5, 20.45), (20.49, 20.01)])
+def test_an_undersampled_star_keeps_its_sub_pixel_centre_and_its_flux(x: float, y: float) -> None:
+    image = np.zeros((41, 41), dtype=np.float32)
+    render_stars(image, Table({"x": [x], "y": [y], "flux": [1e5]}), core_sigma(1.5))
+    rows, cols = np.indices(image.shape)
+    total = image.sum(dtype=np.float64)
+    assert total == pytest.approx(1e5, rel=1e-3)
+    assert (image * cols).sum(dtype=np.float64) / total == pytest.approx(x, abs=0.01)
+    assert (image * rows).sum(dtype=np.float64) / total == pytest.approx(y, abs=0.01)
+
+
+def test_a_star_on_the_edge_is_cut_not_wrapped() -> None:
+    image = np.zeros((60, 30), dtype=np.float32)
+    sigma = core_sigma(3.0)
+    render_stars(image, Table({"x": [0.0], "y": [30.0], "flux": [1e4]}), sigma)
+    assert image[:, -5:].max() == 0
+    # what lies right of the frame's left edge, half a pixel left of the star's centre
+    kept = sum(w * 0.5 * (1 + math.erf(0.5 / (math.sqrt(2) * k * sigma)))
+               for w, k in PSF_COMPONENTS)
+    assert image.sum(dtype=np.float64) / 1e4 == pytest.approx(kept, rel=2e-3)
+
+
+def test_fractal_noise_is_seeded_bounded_and_centred() -> None:
+    first = fractal_noise((128, 128), np.random.default_rng(1))
+    again = fractal_noise((128, 128), np.random.default_rng(1))
+    other = fractal_noise((128, 128), np.random.default_rng(2))
+    assert first.dtype == np.float32
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert np.abs(first).max() <= 1.0
+    assert abs(first.mean()) < 0.2
+
+
+def test_upsample_keeps_a_ramp_a_ramp() -> None:
+    grid = np.tile(np.arange(16, dtype=np.float32), (8, 1))
+    big = upsample(grid, (64, 128))
+    assert big.shape == (64, 128) and big.dtype == np.float32
+    inner = big[:, 8:-8]
+    assert np.allclose(np.diff(inner, axis=1), 16 / 128)
+    assert np.allclose(inner, inner[0])
+
+
+def test_star_counts_follow_the_density_and_fluxes_a_power_law() -> None:
+    def table(density: float) -> Table:
+        return make_star_table((1000, 1000), np.random.default_rng(3), area_deg2=0.2,
+                               filter_name="L", exptime=30.0, density=density, faint_flux=500.0)
+
+    sparse, dense = table(1000.0), table(4000.0)
+    assert len(dense) == pytest.approx(4 * len(sparse), rel=0.15)
+    flux = np.asarray(dense["flux"])
+    assert flux.min() >= 500.0 and np.all(np.diff(flux) <= 0)
+    # N(>F) ~ F^-0.75: ten times brighter, about 5.6 times fewer
+    assert np.sum(flux > 5000) / np.sum(flux > 500) == pytest.approx(10**-0.75, rel=0.2)
+    assert dense["x"].min() >= -0.5 and dense["x"].max() < 999.5
+
+
+def test_the_fixed_pattern_belongs_to_the_sensor_not_to_its_settings() -> None:
+    base = fixed_pattern(get_camera("sq768"))
+    regained = fixed_pattern(get_camera("sq768", gain=3.0, read_noise=2.0))
+    other = fixed_pattern(get_camera("sq1k", width=768, height=768))
+    assert np.array_equal(base.hot_index, regained.hot_index)
+    assert not np.array_equal(base.hot_index, other.hot_index)
+    assert not base.response.flags.writeable
+
+
+def test_fast_gaussian_deviates_are_standard_normal() -> None:
+    x = standard_normal(np.random.default_rng(4), (1000, 1000))
+    assert x.dtype == np.float32
+    assert abs(x.mean()) < 0.005 and x.std() == pytest.approx(1.0, abs=0.005)
+    two_sided_3_sigma = math.erfc(3 / math.sqrt(2))
+    assert np.mean(np.abs(x) > 3) == pytest.approx(two_sided_3_sigma, rel=0.1)
