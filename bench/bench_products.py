@@ -15,12 +15,14 @@ import statistics
 import time
 from collections.abc import Callable
 
-from send_test_images.exposure.fitsfiles import bin_frame, fz_bytes, small_bin_factor
+from send_test_images.exposure.binning import bin_frame, small_bin_factor
+from send_test_images.exposure.fitsfiles import fz_bytes
 from send_test_images.exposure.header import header_text, make_header
 from send_test_images.exposure.observation import make_observation
 from send_test_images.exposure.preview import jpeg_bytes, make_preview, make_thumbnail
-from send_test_images.exposure.products import ExposureSpec, make_products
+from send_test_images.exposure.products import make_products
 from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import make_frame
 
 DEFAULT_RUNS = 7

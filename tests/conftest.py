@@ -44,6 +44,38 @@ def _loopback_only():  # type: ignore[no-untyped-def]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 
 
+S3_FIXTURES = ("local_site",)
+"""Fixtures that start the real S3 server: a test using one is an s3 test, whatever it says."""
+
+NOT_MARKED_S3 = """#!/bin/sh
+echo "this test starts the S3 server (weed) but is not marked @pytest.mark.s3" >&2
+exit 3
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in S3_FIXTURES):
+            item.add_marker(pytest.mark.s3)
+
+
+@pytest.fixture(autouse=True)
+def _s3_marker_is_true(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-m "not s3"` must never start weed: an unmarked test gets a weed that refuses to run.
+
+    It goes through $SEND_TEST_IMAGES_WEED, so it also reaches `up` and `serve` run as
+    subprocesses; the test then fails with the line above in weed's log.
+    """
+    if request.node.get_closest_marker("s3") is not None:
+        return
+    fake = tmp_path_factory.mktemp("not-s3") / "weed"
+    fake.write_text(NOT_MARKED_S3)
+    fake.chmod(0o755)
+    monkeypatch.setenv("SEND_TEST_IMAGES_WEED", str(fake))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Counters, journal and local-site data of one test never leak into another or the user's."""

@@ -15,15 +15,11 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from send_test_images.errors import UsageError
-from send_test_images.exposure.fitsfiles import (
-    bin_frame,
-    bz2_bytes,
-    fits_bytes,
-    fz_bytes,
-    small_bin_factor,
-)
-from send_test_images.exposure.products import ExposureSpec, make_products
+from send_test_images.exposure.binning import bin_frame, small_bin_factor
+from send_test_images.exposure.fitsfiles import bz2_bytes, fits_bytes, fz_bytes
+from send_test_images.exposure.products import make_products
 from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FRAME_KINDS, FrameSpec
 
 FITSVERIFY = shutil.which("fitsverify")

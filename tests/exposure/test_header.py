@@ -15,8 +15,9 @@ from send_test_images.exposure.observation import (
     observing_night,
     radec_to_altaz,
 )
-from send_test_images.exposure.products import ExposureSpec, make_exposure
+from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.profiles import get_camera, get_site
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FrameSpec
 
 WHEN = dt.datetime(2026, 11, 24, 5, 12, 33, 123456, tzinfo=dt.UTC)

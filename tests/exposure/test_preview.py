@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from send_test_images.errors import UsageError
+from send_test_images.exposure.binning import block_mean
 from send_test_images.exposure.preview import (
     TARGET_BACKGROUND,
     THUMBNAIL_HEIGHT,
-    block_mean,
     jpeg_bytes,
     make_preview,
     make_thumbnail,

@@ -16,8 +16,9 @@ from PIL import Image
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.naming import parse
-from send_test_images.exposure.products import ExposureSpec, make_exposure, make_products
+from send_test_images.exposure.products import make_exposure, make_products
 from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.spec import ExposureSpec
 
 WHEN = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 

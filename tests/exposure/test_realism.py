@@ -16,7 +16,8 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from send_test_images.exposure.products import ExposureSpec, make_exposure
+from send_test_images.exposure.products import make_exposure
+from send_test_images.exposure.spec import ExposureSpec
 
 MATCH_RADIUS = 0.5  # pixels
 WHEN = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from send_test_images.exposure.products import ExposureSpec, Product, make_products
+from send_test_images.exposure.products import Product, make_products
 from send_test_images.exposure.profiles import get_camera
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.localsite import LocalSite
 from send_test_images.localsite.headertext import parse_header_text
 from send_test_images.sending.client import Uploader

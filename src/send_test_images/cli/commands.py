@@ -25,7 +25,8 @@ from send_test_images.exposure.plan import (
     plan,
     template_spec,
 )
-from send_test_images.exposure.products import ExposureSpec, make_exposure
+from send_test_images.exposure.products import make_exposure
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import journal as journal_mod
 from send_test_images.sending import numbering, spool, targets
 from send_test_images.sending.client import DEFAULT_TIMEOUT, PhotonRanchClient

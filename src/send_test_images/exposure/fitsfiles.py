@@ -16,7 +16,6 @@ from __future__ import annotations
 import bz2
 import functools
 import io
-import math
 import re
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ import numpy as np
 from astropy.io import fits
 
 from send_test_images.errors import UsageError
-from send_test_images.exposure.preview import block_mean
 
 try:  # astropy's own Rice codec; a private module, so its absence only costs speed
     from astropy.io.fits.hdu.compressed._codecs import Rice1 as _Rice1
@@ -170,42 +168,6 @@ def bz2_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
     """A plain single-HDU FITS (uint16 as int16 + BZERO 32768), bz2-compressed."""
     plain = _write(fits.HDUList([fits.PrimaryHDU(data=_as_uint16(pixels), header=_content(header))]))
     return bz2.compress(plain, compresslevel=BZ2_LEVEL)
-
-
-def small_bin_factor(shape: tuple[int, int], long_side: int) -> int:
-    """The smallest integer binning that brings the long side to `long_side` or below."""
-    if long_side < 1:
-        raise UsageError(f"small FITS size {long_side!r} is not allowed: use a positive integer")
-    return max(1, math.ceil(max(shape) / long_side))
-
-
-def bin_frame(
-    pixels: np.ndarray, header: fits.Header, factor: int
-) -> tuple[np.ndarray, fits.Header]:
-    """Pixels averaged in `factor`² blocks (rounded to uint16) and the header to match.
-
-    Binned pixel i (1-based) covers original pixels (i-1)·f+1 … i·f, whose centre is
-    i·f - (f-1)/2; so a reference pixel p maps to (p + (f-1)/2) / f.
-    """
-    binned = np.round(block_mean(pixels, factor)).astype(np.uint16)
-    out = header.copy()
-    height, width = binned.shape
-    if "NAXIS1" in out:
-        out["NAXIS1"] = width
-        out["NAXIS2"] = height
-    for axis in ("1", "2"):
-        if f"CRPIX{axis}" in out:
-            out[f"CRPIX{axis}"] = (out[f"CRPIX{axis}"] + (factor - 1) / 2) / factor
-        if f"CDELT{axis}" in out:
-            out[f"CDELT{axis}"] = out[f"CDELT{axis}"] * factor
-        for other in ("1", "2"):
-            if f"CD{axis}_{other}" in out:
-                out[f"CD{axis}_{other}"] = out[f"CD{axis}_{other}"] * factor
-    for key in ("XBINNING", "YBINNING"):
-        out[key] = out.get(key, 1) * factor
-    if "PIXSCALE" in out:
-        out["PIXSCALE"] = out["PIXSCALE"] * factor
-    return binned, out
 
 
 def _as_uint16(pixels: np.ndarray) -> np.ndarray:

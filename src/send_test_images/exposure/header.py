@@ -24,7 +24,7 @@ from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation
 
 if TYPE_CHECKING:
-    from send_test_images.exposure.products import ExposureSpec
+    from send_test_images.exposure.spec import ExposureSpec
     from send_test_images.exposure.synth import Frame
 
 PROGRAM = "send-test-images"

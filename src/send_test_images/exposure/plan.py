@@ -15,8 +15,8 @@ import numpy as np
 from send_test_images.errors import UsageError
 from send_test_images.exposure.naming import check_inst, check_site, normalize_data_type
 from send_test_images.exposure.observation import make_observation, to_utc
-from send_test_images.exposure.products import ExposureSpec, check_files
 from send_test_images.exposure.profiles import DEFAULT_CAMERA, get_camera, get_site
+from send_test_images.exposure.spec import ExposureSpec, check_files
 from send_test_images.exposure.synth import FrameSpec
 
 S3_DIRECTORIES = ("data", "info-images", "allsky", "test")

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from send_test_images.errors import UsageError
+from send_test_images.exposure.binning import block_mean
 
 DEFAULT_QUALITY = 85
 """JPEG quality: small files without visible blocking in the sky background."""
@@ -46,27 +47,6 @@ FULL_SCALE = 65535.0
 """The uint16 range the stretch is normalised to."""
 
 UINT16_VALUES = 65536
-
-
-def block_mean(pixels: np.ndarray, factor: int) -> np.ndarray:
-    """Average `factor`×`factor` blocks (float32); rows/columns that do not fill a block are cut.
-
-    Sums run in uint32 along one axis at a time, which is several times faster than a 4-D mean.
-    """
-    if not isinstance(factor, int) or factor < 1:
-        raise UsageError(f"binning factor {factor!r} is not allowed: use an integer >= 1")
-    if factor == 1:
-        return pixels.astype(np.float32)
-    height, width = (pixels.shape[0] // factor), (pixels.shape[1] // factor)
-    if height == 0 or width == 0:
-        raise UsageError(
-            f"binning factor {factor} is not allowed for a {pixels.shape[1]}x{pixels.shape[0]} "
-            "frame: use one no larger than the frame"
-        )
-    cut = pixels[: height * factor, : width * factor]
-    rows = cut.reshape(height, factor, width * factor).sum(axis=1, dtype=np.uint32)
-    blocks = rows.reshape(height, width, factor).sum(axis=2, dtype=np.uint32)
-    return blocks.astype(np.float32) / np.float32(factor * factor)
 
 
 def midtones_transfer(balance: float, x: np.ndarray) -> np.ndarray:

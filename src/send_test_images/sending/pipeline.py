@@ -33,7 +33,7 @@ from typing import Any
 
 from send_test_images.errors import GenerationError, UploadError, UsageError
 from send_test_images.exitcodes import ExitCode
-from send_test_images.exposure.products import ExposureSpec
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import spool
 from send_test_images.sending.client import Uploader
 from send_test_images.sending.journal import FileEntry, Journal

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from send_test_images import paths
-from send_test_images.exposure.products import Exposure, ExposureSpec, make_exposure
+from send_test_images.exposure.products import Exposure, make_exposure
+from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending.journal import FileEntry, check_run_id
 
 SPOOL_DIR = "spool"
