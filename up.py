@@ -15,8 +15,11 @@ try:
     import send_test_images.cli.commands  # noqa: F401  (imports every dependency, so a missing one shows here)
     from send_test_images.cli import up_main
 except ImportError as exc:  # numpy, astropy, ... are not installed for this Python
-    venv_python = HERE / ".venv" / "bin" / "python"
-    if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+    venv = HERE / ".venv"
+    venv_python = venv / "bin" / "python"
+    # Compare environments, not executables: .venv/bin/python is a symlink to the very Python
+    # that built it, so both resolve to one file while only the venv has the dependencies.
+    if venv_python.exists() and Path(sys.prefix).resolve() != venv.resolve():
         os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
     sys.exit(
         f"up.py: error: {exc.name or exc} is not installed for {sys.executable}: "
