@@ -1,6 +1,6 @@
 """The local API described as OpenAPI 3.0, served at `/openapi.json` and fuzzed by the tests.
 
-Written by hand next to the routes (a flat list in `api.py`) rather than generated, so it also
+Written by hand next to the routes (the table in `app.py`) rather than generated, so it also
 says what the real service does not: the size limits, the name rules and which 4xx each refusal
 is. Limits come from the running site, so the description never drifts from what is enforced.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from send_test_images.localsite import validate
-from send_test_images.localsite.context import PRESIGN_EXPIRES_S, ApiContext
+from send_test_images.localsite import rules, validate
+from send_test_images.localsite.web.context import PRESIGN_EXPIRES_S, ApiContext
 
 OPENAPI_VERSION = "3.0.3"
 TEXT = "text/plain"
@@ -90,7 +90,9 @@ def _name_body(ctx: ApiContext) -> dict[str, Any]:
                 "pattern": NAME_PATTERN,
                 "description": "a bare file name: no '/', no '..', ASCII only",
             },
-            "s3_directory": {"type": "string", "enum": list(validate.S3_DIRECTORIES), "default": "data"},
+            "s3_directory": {
+                "type": "string", "enum": list(rules.S3_DIRECTORIES), "default": rules.DEFAULT_S3_DIRECTORY
+            },
             "info_channel": {
                 "description": "1, 2 or 3; checked only with s3_directory info-images (403 otherwise)"
             },
@@ -181,7 +183,7 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
                 "summary": "redirect to a presigned GET URL, for links",
                 "parameters": [
                     _path("s3_directory", "data, info-images, allsky or test",
-                          {"type": "string", "enum": list(validate.S3_DIRECTORIES)}),
+                          {"type": "string", "enum": list(rules.S3_DIRECTORIES)}),
                     _path("object_name", "a bare file name",
                           {"type": "string", "pattern": NAME_PATTERN, "maxLength": validate.MAX_OBJECT_NAME}),
                 ],
