@@ -20,7 +20,7 @@ PARAM_PATTERN = r"^[A-Za-z0-9._+-]+$"
 QUERY_PATTERN = r"^[A-Za-z0-9._+-]*$"
 
 
-def _text(description: str) -> dict[str, Any]:
+def _plain(description: str) -> dict[str, Any]:
     return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
 
 
@@ -72,8 +72,8 @@ IMAGE_RECORD = {
 }
 SITE = _path("site", "site code, e.g. tst")
 BASE = _path("base_filename", "{site}-{inst}-{YYYYMMDD}-{NNNNNNNN}")
-BAD_INPUT = _text("a malformed value: the text says which and what is allowed")
-REFUSED = _text("an unknown s3_directory or info_channel, with the real service's text")
+BAD_INPUT = _plain("a malformed value: the text says which and what is allowed")
+REFUSED = _plain("an unknown s3_directory or info_channel, with the real service's text")
 HTML = {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
@@ -108,7 +108,7 @@ def _name_body(ctx: ApiContext) -> dict[str, Any]:
 
 def describe(ctx: ApiContext) -> dict[str, Any]:
     """The OpenAPI document for the site `ctx` belongs to."""
-    too_large = _text(f"the body is over {ctx.max_body_bytes} bytes")
+    too_large = _plain(f"the body is over {ctx.max_body_bytes} bytes")
     presigned = {
         "type": "object",
         "required": ["url", "fields"],
@@ -136,7 +136,7 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/download": {"post": {
                 "summary": "a presigned GET URL for one stored file",
                 "requestBody": _name_body(ctx),
-                "responses": {"200": _text("the URL"), "400": BAD_INPUT, "403": REFUSED,
+                "responses": {"200": _plain("the URL"), "400": BAD_INPUT, "403": REFUSED,
                               "413": too_large},
             }},
             "/{site}/latest_images/{count}": {"get": {
@@ -149,14 +149,14 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/image/{base_filename}": {"get": {
                 "parameters": [BASE],
                 "responses": {"200": _json("one image record", IMAGE_RECORD), "400": BAD_INPUT,
-                              "404": _text("no such image")},
+                              "404": _plain("no such image")},
             }},
             "/fitsheader/{base_filename}": {"get": {
                 "parameters": [BASE],
                 "responses": {
                     "200": _json("the header, every value a string",
                                  {"type": "object", "additionalProperties": {"type": "string"}}),
-                    "400": BAD_INPUT, "404": _text("no such image or no header"),
+                    "400": BAD_INPUT, "404": _plain("no such image or no header"),
                 },
             }},
             "/infoimage/{site}/{channel}": {"get": {
@@ -188,7 +188,7 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
                           {"type": "string", "pattern": NAME_PATTERN, "maxLength": validate.MAX_OBJECT_NAME}),
                 ],
                 "responses": {"307": {"description": "to the file"}, "400": BAD_INPUT, "403": REFUSED,
-                              "404": _text("no such file")},
+                              "404": _plain("no such file")},
             }},
             "/health": {"get": {"responses": {"200": _json("the site is up", {
                 "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}})}}},
