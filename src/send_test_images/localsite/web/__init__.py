@@ -1,4 +1,4 @@
 """The local site's HTTP side: the route table (`app.py`), its handlers, checks and pages.
 
-Nothing outside `web/` imports from here except `site.py`, which builds the app with `make_app`.
+Only `site.py` builds the app (`web.app.make_app`); nothing outside `web/` depends on Starlette.
 """

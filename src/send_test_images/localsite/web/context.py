@@ -29,6 +29,8 @@ service has no such limit; here it keeps a stray or hostile client from filling 
 
 @dataclass
 class ApiContext:
+    """One running site's handles; shared by every request, so each part must be thread-safe."""
+
     db: SiteDB
     s3: Any
     direct: DirectS3
