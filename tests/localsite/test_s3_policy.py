@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from send_test_images.localsite import LocalSite
-from send_test_images.localsite.context import DEFAULT_MAX_UPLOAD_BYTES, PRESIGN_EXPIRES_S
+from send_test_images.localsite.web.context import DEFAULT_MAX_UPLOAD_BYTES, PRESIGN_EXPIRES_S
 
 from localsite_fixtures import post_file, presign
 

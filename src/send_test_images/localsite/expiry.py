@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from send_test_images.errors import InvalidName
 from send_test_images.exposure import naming
 from send_test_images.localsite.db import SiteDB
-from send_test_images.localsite.ingest import split_key
+from send_test_images.localsite.rules import split_key
 
 log = logging.getLogger(__name__)
 

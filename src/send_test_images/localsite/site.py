@@ -26,14 +26,14 @@ import httpx
 import uvicorn
 
 from send_test_images.errors import LocalSiteError
-from send_test_images.localsite.api import ApiContext, make_app
-from send_test_images.localsite.context import DEFAULT_MAX_UPLOAD_BYTES
 from send_test_images.localsite.db import DEFAULT_DB_NAME, SiteDB
 from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
 from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
 from send_test_images.localsite.watch import BucketWatcher
+from send_test_images.localsite.web.app import make_app
+from send_test_images.localsite.web.context import DEFAULT_MAX_UPLOAD_BYTES, ApiContext
 
 LOCK_NAME = "site.lock"
 SITE_JSON = "site.json"

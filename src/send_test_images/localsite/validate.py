@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from send_test_images.localsite.ingest import S3_DIRECTORIES
-
-INFO_CHANNELS = (1, 2, 3)
+from send_test_images.localsite.rules import INFO_CHANNELS, S3_DIRECTORIES
 
 MAX_OBJECT_NAME = 255
 """One file-system name; far above the ~45 characters a Photon Ranch name needs."""

@@ -1,6 +1,6 @@
 """The local API described as OpenAPI 3.0, served at `/openapi.json` and fuzzed by the tests.
 
-Written by hand next to the routes (a flat list in `api.py`) rather than generated, so it also
+Written by hand next to the routes (the table in `app.py`) rather than generated, so it also
 says what the real service does not: the size limits, the name rules and which 4xx each refusal
 is. Limits come from the running site, so the description never drifts from what is enforced.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from send_test_images.localsite import validate
-from send_test_images.localsite.context import PRESIGN_EXPIRES_S, ApiContext
+from send_test_images.localsite import rules, validate
+from send_test_images.localsite.web.context import PRESIGN_EXPIRES_S, ApiContext
 
 OPENAPI_VERSION = "3.0.3"
 TEXT = "text/plain"
@@ -20,7 +20,7 @@ PARAM_PATTERN = r"^[A-Za-z0-9._+-]+$"
 QUERY_PATTERN = r"^[A-Za-z0-9._+-]*$"
 
 
-def _text(description: str) -> dict[str, Any]:
+def _plain(description: str) -> dict[str, Any]:
     return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
 
 
@@ -72,8 +72,8 @@ IMAGE_RECORD = {
 }
 SITE = _path("site", "site code, e.g. tst")
 BASE = _path("base_filename", "{site}-{inst}-{YYYYMMDD}-{NNNNNNNN}")
-BAD_INPUT = _text("a malformed value: the text says which and what is allowed")
-REFUSED = _text("an unknown s3_directory or info_channel, with the real service's text")
+BAD_INPUT = _plain("a malformed value: the text says which and what is allowed")
+REFUSED = _plain("an unknown s3_directory or info_channel, with the real service's text")
 HTML = {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
@@ -90,7 +90,9 @@ def _name_body(ctx: ApiContext) -> dict[str, Any]:
                 "pattern": NAME_PATTERN,
                 "description": "a bare file name: no '/', no '..', ASCII only",
             },
-            "s3_directory": {"type": "string", "enum": list(validate.S3_DIRECTORIES), "default": "data"},
+            "s3_directory": {
+                "type": "string", "enum": list(rules.S3_DIRECTORIES), "default": rules.DEFAULT_S3_DIRECTORY
+            },
             "info_channel": {
                 "description": "1, 2 or 3; checked only with s3_directory info-images (403 otherwise)"
             },
@@ -106,7 +108,7 @@ def _name_body(ctx: ApiContext) -> dict[str, Any]:
 
 def describe(ctx: ApiContext) -> dict[str, Any]:
     """The OpenAPI document for the site `ctx` belongs to."""
-    too_large = _text(f"the body is over {ctx.max_body_bytes} bytes")
+    too_large = _plain(f"the body is over {ctx.max_body_bytes} bytes")
     presigned = {
         "type": "object",
         "required": ["url", "fields"],
@@ -134,7 +136,7 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/download": {"post": {
                 "summary": "a presigned GET URL for one stored file",
                 "requestBody": _name_body(ctx),
-                "responses": {"200": _text("the URL"), "400": BAD_INPUT, "403": REFUSED,
+                "responses": {"200": _plain("the URL"), "400": BAD_INPUT, "403": REFUSED,
                               "413": too_large},
             }},
             "/{site}/latest_images/{count}": {"get": {
@@ -147,14 +149,14 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/image/{base_filename}": {"get": {
                 "parameters": [BASE],
                 "responses": {"200": _json("one image record", IMAGE_RECORD), "400": BAD_INPUT,
-                              "404": _text("no such image")},
+                              "404": _plain("no such image")},
             }},
             "/fitsheader/{base_filename}": {"get": {
                 "parameters": [BASE],
                 "responses": {
                     "200": _json("the header, every value a string",
                                  {"type": "object", "additionalProperties": {"type": "string"}}),
-                    "400": BAD_INPUT, "404": _text("no such image or no header"),
+                    "400": BAD_INPUT, "404": _plain("no such image or no header"),
                 },
             }},
             "/infoimage/{site}/{channel}": {"get": {
@@ -181,12 +183,12 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
                 "summary": "redirect to a presigned GET URL, for links",
                 "parameters": [
                     _path("s3_directory", "data, info-images, allsky or test",
-                          {"type": "string", "enum": list(validate.S3_DIRECTORIES)}),
+                          {"type": "string", "enum": list(rules.S3_DIRECTORIES)}),
                     _path("object_name", "a bare file name",
                           {"type": "string", "pattern": NAME_PATTERN, "maxLength": validate.MAX_OBJECT_NAME}),
                 ],
                 "responses": {"307": {"description": "to the file"}, "400": BAD_INPUT, "403": REFUSED,
-                              "404": _text("no such file")},
+                              "404": _plain("no such file")},
             }},
             "/health": {"get": {"responses": {"200": _json("the site is up", {
                 "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}})}}},

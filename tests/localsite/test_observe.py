@@ -1,17 +1,11 @@
-"""What the observe page draws: the strip's rules as plain data, and the page routes."""
+"""What the observe page draws: the strip's rules as plain data (`observe.py`), no server needed."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import httpx
-import pytest
-
-from send_test_images.localsite import LocalSite
 from send_test_images.localsite.observe import file_url, fold_smartstacks, make_card, strip
-
-from localsite_fixtures import make_header_text, make_jpg, upload, wait_for
 
 
 def row(base: str, capture: float, **header: Any) -> dict[str, Any]:
@@ -53,33 +47,3 @@ def test_cards_offer_fits_files_for_download_and_link_jpgs_through_the_site() ->
 def test_the_strip_is_capped() -> None:
     rows = [row(f"b{i}", 100 - i) for i in range(10)]
     assert len(strip(rows, lambda prefix: [], limit=4)) == 4
-
-
-@pytest.mark.s3
-def test_root_goes_to_a_site_with_data_and_the_page_lists_it(local_site: LocalSite) -> None:
-    api, base = local_site.api_url, "obs-inst-20261123-00000001"
-    header = make_header_text(DATE_OBS="2030-01-01T00:00:00", CRVAL1=1.0, CRVAL2=2.0)
-    upload(api, base + "-EX00.txt", header)
-    upload(api, base + "-EX10.jpg", make_jpg())
-    wait_for(lambda: any(c["base_filename"] == base for c in
-                         httpx.get(f"{api}/site/obs/observe.json").json()["cards"]), "the card")
-
-    root = httpx.get(api + "/")
-    assert root.status_code == 307
-    assert root.headers["location"] == "/site/obs/observe"  # the newest capture wins
-    page = httpx.get(api + "/site/obs/observe")
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert 'href="/site/obs/observe"' in page.text
-    assert "/static/observe.js" in page.text
-    assert httpx.get(api + "/static/observe.js").status_code == 200
-    assert httpx.get(api + "/static/observe.css").status_code == 200
-
-
-@pytest.mark.s3
-def test_a_site_name_that_could_carry_markup_is_refused(local_site: LocalSite) -> None:
-    for path in ("/site/<script>/observe", "/site/<script>/observe.json"):
-        refused = httpx.get(local_site.api_url + path)
-        assert refused.status_code == 400
-        assert refused.headers["content-type"].startswith("text/plain")
-        assert refused.text.startswith("site '<script>' is not allowed")

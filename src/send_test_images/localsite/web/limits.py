@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from send_test_images.localsite.web.problems import PLAIN
+
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 """A presign body is ~100 bytes; 64 KiB leaves room for any `metadata` a site sends."""
-PLAIN = b"text/plain; charset=utf-8"
 
 
 def too_large_text(limit: int) -> bytes:
+    """The 413 sentence; it names the limit, so a client knows what would have been accepted."""
     return f"the request body is larger than {limit} bytes: send only the JSON object".encode()
 
 
@@ -61,7 +63,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         text = too_large_text(self.max_bytes)
-        headers = [(b"content-type", PLAIN), (b"content-length", str(len(text)).encode()),
+        headers = [(b"content-type", PLAIN.encode()), (b"content-length", str(len(text)).encode()),
                    (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": text})

@@ -1,4 +1,9 @@
-"""What every route needs, in one object: the database, S3 clients for weed, limits and the clock."""
+"""What every route needs, in one object: the database, S3 clients for weed, limits and the clock.
+
+`make_app` puts it on `app.state`, so handlers are plain module-level functions that find it
+through the request (`context_of`) instead of closing over it; a test can build an app around
+any context.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+
 from send_test_images.localsite.db import SiteDB
-from send_test_images.localsite.limits import DEFAULT_MAX_BODY_BYTES
 from send_test_images.localsite.s3direct import DirectS3
+from send_test_images.localsite.web.limits import DEFAULT_MAX_BODY_BYTES
 
 PRESIGN_EXPIRES_S = 300
 """The real presigned POST policy expires after 300 s."""
@@ -22,6 +29,8 @@ service has no such limit; here it keeps a stray or hostile client from filling 
 
 @dataclass
 class ApiContext:
+    """One running site's handles; shared by every request, so each part must be thread-safe."""
+
     db: SiteDB
     s3: Any
     direct: DirectS3
@@ -42,6 +51,13 @@ class ApiContext:
         )
 
     def presign_get(self, key: str) -> str:
+        """A GET URL for `key` that stays valid for an hour, long enough for a page left open."""
         return self.s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=DEFAULT_GET_EXPIRES_S
         )
+
+
+def context_of(request: Request) -> ApiContext:
+    """The context of the app that is answering `request`."""
+    ctx: ApiContext = request.app.state.ctx
+    return ctx

@@ -70,6 +70,7 @@ def test_a_presigned_post_is_exactly_boto3s(monkeypatch: pytest.MonkeyPatch, key
     assert list(made["fields"]) == list(expected["fields"])
 
 
+@pytest.mark.s3
 def test_a_presigned_post_is_accepted_by_weed_for_its_key_only(local_site: LocalSite) -> None:
     key = "test/direct-post.txt"
     with site_direct(local_site) as direct:
@@ -80,6 +81,7 @@ def test_a_presigned_post_is_accepted_by_weed_for_its_key_only(local_site: Local
     assert post_file(presigned, b"moved", "direct-elsewhere.txt").status_code == 403
 
 
+@pytest.mark.s3
 @pytest.mark.parametrize("key", ["test/direct.jpg", "test/with space é+%.jpg"])
 def test_what_direct_puts_boto3_reads_and_back(local_site: LocalSite, key: str) -> None:
     client = boto(local_site.s3_url, *site_keys(local_site))
@@ -92,6 +94,7 @@ def test_what_direct_puts_boto3_reads_and_back(local_site: LocalSite, key: str) 
         assert direct.get(key) == b"from boto3"
 
 
+@pytest.mark.s3
 def test_a_missing_object_is_one_line_naming_s3s_code(local_site: LocalSite) -> None:
     with site_direct(local_site) as direct, pytest.raises(
         LocalSiteError, match=r"GET of 'test/never-written' .*404 NoSuchKey$"
@@ -99,6 +102,7 @@ def test_a_missing_object_is_one_line_naming_s3s_code(local_site: LocalSite) -> 
         direct.get("test/never-written")
 
 
+@pytest.mark.s3
 def test_wrong_keys_are_refused_not_retried(local_site: LocalSite) -> None:
     direct = DirectS3(local_site.s3_url, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION)
     with direct, pytest.raises(LocalSiteError, match=r"PUT of 'test/intruder' .*403"):

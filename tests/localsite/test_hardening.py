@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from send_test_images.localsite import LocalSite
-from send_test_images.localsite.limits import DEFAULT_MAX_BODY_BYTES
 from send_test_images.localsite.site import open_host_warning
 from send_test_images.localsite.validate import MAX_OBJECT_NAME, object_name_problem
+from send_test_images.localsite.web.limits import DEFAULT_MAX_BODY_BYTES
 
 from localsite_fixtures import presign
 

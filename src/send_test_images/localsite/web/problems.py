@@ -1,0 +1,44 @@
+"""How a refusal reaches the client: raise `HTTPProblem` anywhere, answer plain text in one place.
+
+The real service refuses with a plain-text body (protocol §1), and every local check answers the
+same way, so a handler only says what is wrong and with which status; `make_app` registers
+`problem_response` once for all of them. An unexpected exception gets what the real API Gateway
+answers when its handler fails (502 with a JSON message), which the fuzz tests keep unused.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+PLAIN = "text/plain; charset=utf-8"
+
+
+class HTTPProblem(Exception):
+    """A request the site refuses: `status` and the one sentence the client reads."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+
+def text(status: int, message: str) -> PlainTextResponse:
+    """A plain-text answer with an explicit charset, as every refusal and the download URL are."""
+    return PlainTextResponse(message, status_code=status, media_type=PLAIN)
+
+
+def refuse(problem: str | None, status: int = 400) -> None:
+    """Raise `problem` (a sentence from `validate`) as `status`; None means the input is fine."""
+    if problem:
+        raise HTTPProblem(status, problem)
+
+
+async def problem_response(request: Request, exc: HTTPProblem) -> Response:
+    """The one place an `HTTPProblem` becomes a response."""
+    return text(exc.status, exc.message)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """What the real API Gateway answers when its handler fails."""
+    return JSONResponse({"message": "Internal server error"}, status_code=502)
