@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from send_test_images.errors import UsageError
+from send_test_images.exposure.options import BatchOptions
 from send_test_images.sending import journal
 from send_test_images.sending.journal import FileEntry, Journal, JournalError
+from send_test_images.sending.records import RunRecord
 
 NOW = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 
@@ -19,8 +21,12 @@ def files(number: int) -> list[FileEntry]:
             FileEntry(f"{base}-EX10.jpg", f"/spool/{base}-EX10.jpg", 20)]
 
 
+def record(run_id: str = "r1") -> RunRecord:
+    return RunRecord(run_id, "local", None, "data", None, None, BatchOptions(), seed=11)
+
+
 def started(run_id: str = "r1") -> Journal:
-    j = Journal.create(run_id, {"target": "local"})
+    j = Journal.create(record(run_id))
     j.add_plan(range(5, 8), seed=11, now=NOW, time=None)
     return j
 
