@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from send_test_images import cli
 from send_test_images.cli import commands
 from send_test_images.cli.options import Resume
 from send_test_images.exposure.options import BatchOptions
@@ -60,3 +61,19 @@ def resume(run_id: str | None = None, *, uploads: dict[str, Any] | None = None, 
     out, err = io.StringIO(), io.StringIO()
     code = commands.dispatch(Resume(run_id, send_options(uploads, **sending)), out=out, err=err)
     return Ran(code, out.getvalue(), err.getvalue())
+
+
+SMALL = ["--camera", CAMERA]
+"""Command-line flags for small, fast exposures."""
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """`send-test-images ARGV` in process: the exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def sent_keys(stdout: str) -> list[str]:
+    """The S3 keys of the files `up` printed as sent."""
+    return [line.split()[0] for line in stdout.splitlines() if " 204 OK" in line]
