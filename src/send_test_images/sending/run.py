@@ -175,7 +175,7 @@ class Run:
         self.specs = specs
         self.planned = planned
         self.observe = observe
-        self.stats = RunStats(exposures_planned=planned)
+        self.stats = RunStats(exposures_planned=planned)  # made again as sending starts: its clock
         self.spool_dir = record.out_dir if record.out_dir is not None else spool.spool_dir(record.run_id)
 
     @property
@@ -257,6 +257,7 @@ class Run:
 
     def send(self) -> Outcome:
         """Send what is owed, then make and send every planned exposure; counted in `self.stats`."""
+        self.stats = RunStats(exposures_planned=self.planned)
         self.observe(SendingStarted(self.stats))
         try:
             pipeline = Pipeline(
