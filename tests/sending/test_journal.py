@@ -72,6 +72,25 @@ def test_a_torn_last_line_is_ignored_but_a_torn_middle_is_reported() -> None:
         journal.read("r1")
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"event": "plan", "numbers": [8, 9], "now": "2026-11-24T06:00:00+00:00"}',
+        '{"event": "plan", "numbers": [8, 9], "seed": 1, "now": "yesterday"}',
+        '{"event": "exposure", "number": 8, "files": [{"name": "x"}]}',
+        '["not", "an", "event"]',
+    ],
+    ids=["no-seed", "bad-time", "bad-files", "not-an-object"],
+)
+def test_a_line_missing_what_resume_needs_is_corruption_not_a_traceback(line: str) -> None:
+    with started() as j:
+        j.add_exposure(5, files(5))
+    path = journal.journal_path("r1")
+    path.write_text(path.read_text() + line + "\n" + '{"event": "done"}\n')
+    with pytest.raises(JournalError, match="corrupt at line 4: not an event this version knows"):
+        journal.read("r1")
+
+
 def test_one_process_at_a_time_sends_a_run() -> None:
     with started(), pytest.raises(JournalError, match="r1 is being sent by another process"):
         Journal.reopen("r1")

@@ -193,7 +193,11 @@ def _apply(state: RunState, event: dict[str, Any]) -> None:
     kind = event.get("event")
     if kind == "plan":
         start, stop = event["numbers"]
-        state.plans.append(PlanEntry(start, stop, event["seed"], event["now"], event.get("time")))
+        entry = PlanEntry(int(start), int(stop), int(event["seed"]), event["now"], event.get("time"))
+        for stamp in (entry.now, entry.time):  # re-planning reads them: a bad one is corruption here
+            if stamp is not None:
+                dt.datetime.fromisoformat(stamp)
+        state.plans.append(entry)
     elif kind == "exposure":
         state.exposures[event["number"]] = [FileEntry(**f) for f in event["files"]]
     elif kind == "sent":
