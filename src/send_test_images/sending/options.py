@@ -58,7 +58,11 @@ class SendOptions:
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a new run's files go. `target` is `local`, a stage name or a URL; it is resolved here."""
+    """Where a new run's files go. `target` is `local`, a stage name or a URL; it is resolved here.
+
+    `$SEND_TEST_IMAGES_API` is the command line's business (cli/options.py reads it when --api is
+    not given): a library caller says where its files go, and the default is the local site.
+    """
 
     target: str = defaults.API
     s3_directory: str = defaults.S3_DIRECTORY
