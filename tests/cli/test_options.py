@@ -18,8 +18,8 @@ import pytest
 from send_test_images import cli, defaults, paths
 from send_test_images.cli import argtypes, options
 from send_test_images.exposure.options import BatchOptions, Location, SensorSize
-from send_test_images.exposure.products import DEFAULT_FITS_FORMAT, DEFAULT_USER_NAME
 from send_test_images.exposure.profiles import DEFAULT_CAMERA, DEFAULT_SITE
+from send_test_images.exposure.spec import DEFAULT_DATA_TYPE, DEFAULT_FILES, DEFAULT_FITS_FORMAT, DEFAULT_USER_NAME
 from send_test_images.exposure.synth import FrameSpec
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import client, numbering, targets
@@ -133,6 +133,7 @@ def test_the_shared_defaults_agree_with_the_exposure_and_client_modules() -> Non
     )
     assert (DEFAULT_CAMERA, DEFAULT_SITE) == (defaults.CAMERA, defaults.SITE)
     assert (DEFAULT_FITS_FORMAT, DEFAULT_USER_NAME) == (defaults.FITS_FORMAT, defaults.USER)
+    assert (defaults.FILES, defaults.DATA_TYPE.upper()) == (DEFAULT_FILES, DEFAULT_DATA_TYPE)
     assert (client.DEFAULT_TIMEOUT, client.DEFAULT_RETRIES) == (defaults.TIMEOUT, defaults.RETRIES)
 
 
