@@ -42,7 +42,7 @@ def test_help_documents_every_flag(command: str, flags: list[str], capsys: pytes
         (["-s3", "photos"], "s3 directory 'photos' is not allowed: use one of data, info-images, allsky, test"),
         (["-c", "4"], "info channel 4 is not allowed: use 1, 2 or 3"),
         (["-dt", "EXP"], "data type 'EXP' is not allowed: use 1 or 2 letters"),
-        (["-r", "0"], "repeat '0' is not allowed: use a whole number >= 1"),
+        (["-r", "0"], "repeat '0' is not allowed: use a whole number from 1 to 99999999"),
         (["-r", "many"], "repeat 'many' is not allowed"),
         (["--api", "staging"], "'staging' is not allowed"),
         (["--time", "yesterday"], "time 'yesterday' is not allowed: use ISO 8601"),
@@ -74,9 +74,9 @@ def test_a_bad_location_is_refused_by_value(location: str) -> None:
     [
         (["--size", "big"], "size 'big' is not allowed: use WIDTHxHEIGHT in pixels"),
         (["--size", "10x10"], "size '10x10' is not allowed"),
-        (["--pixel-scale", "-1"], "pixel scale '-1' is not allowed: use a number of arcsec per pixel"),
-        (["--pixel-scale", "500"], "pixel scale 500.0 is not allowed: use 0.01 to 100"),
-        (["--seeing", "x"], "seeing 'x' is not allowed: use a number of arcsec"),
+        (["--pixel-scale", "-1"], "pixel scale '-1' is not allowed: use 0.01 to 100 arcsec per pixel"),
+        (["--pixel-scale", "500"], "pixel scale '500' is not allowed: use 0.01 to 100 arcsec per pixel"),
+        (["--seeing", "x"], "seeing 'x' is not allowed: use 0.05 to 30 arcsec"),
     ],
 )
 def test_bad_camera_overrides_are_refused_by_value(argv: list[str], message: str) -> None:

@@ -33,7 +33,7 @@ SENDING_FLAGS = [
     (["--concurrency", "0"], "concurrency '0' is not allowed: use a whole number >= 1"),
     (["--concurrency", "1000"], "concurrency 1000 is not allowed: use 1 to 256"),
     (["--workers", "-1"], "workers '-1' is not allowed: use a whole number >= 0"),
-    (["--rate", "0"], "rate '0' is not allowed: use a number of exposures per second above 0"),
+    (["--rate", "0"], "rate '0' is not allowed: use a number of exposures per second from 1/86400 (one a day) up"),
     (["--retries", "-1"], "retries '-1' is not allowed: use a whole number >= 0"),
 ]
 

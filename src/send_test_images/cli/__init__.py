@@ -11,13 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from send_test_images import __version__, defaults
 from send_test_images.cli import argtypes, options
 from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
+from send_test_images.exposure.options import (
+    MAX_EXPOSURES,
+    MAX_EXPTIME,
+    MAX_PIXEL_SCALE,
+    MAX_SEED,
+    MAX_SEEING,
+    MIN_PIXEL_SCALE,
+    MIN_SEEING,
+)
+from send_test_images.sending.options import MAX_DURATION, MAX_TIMEOUT, MIN_RATE
+
+MAX_PORT = 65_535
 
 PROG = "send-test-images"
 
@@ -41,13 +52,15 @@ def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                    help=f"uploads in flight at once (default: {defaults.CONCURRENCY})")
     g.add_argument("--workers", type=argtypes.whole_number("workers", minimum=0), default=defaults.WORKERS,
                    help="processes generating exposures; 0 = in this process (default: one per CPU)")
-    g.add_argument("--rate", type=argtypes.above_zero("rate", "exposures per second"), default=None,
+    g.add_argument("--rate", type=argtypes.above_zero("rate", "exposures per second", lowest=MIN_RATE,
+                                                          lowest_text="1/86400 (one a day)"), default=None,
                    help="send at most this many exposures per second, for steady load (default: as fast as "
                    "possible)")
-    g.add_argument("--report", type=Path, default=None,
+    g.add_argument("--report", type=argtypes.report_file, default=None,
                    help="also write the final summary (counts, throughput, latency percentiles, errors) "
                    "as JSON to this file")
-    g.add_argument("--timeout", type=argtypes.above_zero("timeout", "seconds"), default=defaults.TIMEOUT,
+    g.add_argument("--timeout", type=argtypes.above_zero("timeout", "seconds", highest=MAX_TIMEOUT),
+                   default=defaults.TIMEOUT,
                    help=f"seconds before a silent connection counts as failed (default: {defaults.TIMEOUT:g})")
     g.add_argument("--retries", type=argtypes.whole_number("retries", minimum=0), default=defaults.RETRIES,
                    help="extra tries for a failure that may pass (timeouts, 5xx, SlowDown) "
@@ -69,7 +82,7 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("-f", "--files", default=defaults.FILES, help=f"{FILES_HELP} (default: {defaults.FILES})")
     g.add_argument(
-        "-r", "--repeat", type=argtypes.whole_number("repeat"), default=None,
+        "-r", "--repeat", type=argtypes.whole_number("repeat", maximum=MAX_EXPOSURES), default=None,
         help=f"number of exposures (data sets) to generate (default: {defaults.REPEAT}; with --duration, a cap, "
         "default none)",
     )
@@ -78,7 +91,7 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
         help="frames per smartstack; each frame gets its own file number and SMARTSTK/SSTKNUM/"
         f"SSTKLEN headers; 1 = no smartstack (default: {defaults.SMARTSTACK})",
     )
-    g.add_argument("--seed", type=argtypes.whole_number("seed", minimum=0), default=None,
+    g.add_argument("--seed", type=argtypes.whole_number("seed", minimum=0, maximum=MAX_SEED), default=None,
                    help="same seed -> identical pixels (default: a fresh random seed, recorded in the header)")
     g.add_argument("--camera", default=defaults.CAMERA,
                    help="camera profile: sq4k (4096 px), sq1k (1024 px), sq768 (768 px) "
@@ -86,14 +99,16 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
                    choices=("sq4k", "sq1k", "sq768"))
     g.add_argument("--size", type=argtypes.sensor_size, default=None,
                    help="WIDTHxHEIGHT of the sensor in pixels, overriding the camera profile (e.g. 2048x1536)")
-    g.add_argument("--pixel-scale", type=argtypes.at_least_zero("pixel scale", "arcsec per pixel"), default=None,
+    g.add_argument("--pixel-scale", default=None,
+                   type=argtypes.number_in("pixel scale", "arcsec per pixel", MIN_PIXEL_SCALE, MAX_PIXEL_SCALE),
                    help="arcsec per pixel, overriding the camera profile (sets the WCS and the star sizes)")
     g.add_argument("--image", choices=("sky", "perlin"), default=defaults.IMAGE,
                    help="sky = stars on a realistic sky; perlin = the original smooth blobs "
                    f"(default: {defaults.IMAGE})")
     g.add_argument("--frame", choices=("light", "bias", "dark", "flat"), default=defaults.FRAME,
                    help=f"frame type, written to IMAGETYP/OBSTYPE (default: {defaults.FRAME})")
-    g.add_argument("--exptime", type=argtypes.at_least_zero("exposure time"), default=defaults.EXPTIME,
+    g.add_argument("--exptime", type=argtypes.at_least_zero("exposure time", highest=MAX_EXPTIME),
+                   default=defaults.EXPTIME,
                    help=f"exposure time in seconds (default: {defaults.EXPTIME:g}; a bias is read out as 0 s)")
     g.add_argument("--filter", default=defaults.FILTER,
                    help=f"filter name from the camera's filter set (default: {defaults.FILTER})")
@@ -104,7 +119,8 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--truth", action="store_true",
                    help="also write a truth catalogue of the injected stars next to the frame (with --out)")
     g.add_argument("--user", default=defaults.USER, help="USERNAME written to the header")
-    g.add_argument("--seeing", type=argtypes.at_least_zero("seeing", "arcsec"), default=defaults.SEEING,
+    g.add_argument("--seeing", type=argtypes.number_in("seeing", "arcsec", MIN_SEEING, MAX_SEEING),
+                   default=defaults.SEEING,
                    help=f"seeing FWHM of the stars in arcsec (default: {defaults.SEEING:g})")
     g.add_argument("--cosmic-rays", action="store_true", help="add cosmic-ray hits, more for longer exposures")
     g.add_argument("--satellite", action="store_true", help="add a satellite trail across the frame")
@@ -140,14 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("-s3", "--s3dir", type=argtypes.s3_directory, default=defaults.S3_DIRECTORY,
                    help=f"S3 directory: data, info-images or allsky (default: {defaults.S3_DIRECTORY})")
-    g.add_argument("-c", "--channel", type=argtypes.channel, default=defaults.CHANNEL,
+    g.add_argument("-c", "--channel", type=argtypes.channel, default=None,
                    help=f"info-image channel 1, 2 or 3 (only with -s3 info-images) (default: {defaults.CHANNEL})")
-    g.add_argument("--out", type=Path, default=None, help="also keep the generated files in this folder")
+    g.add_argument("--out", type=argtypes.folder("out"), default=None,
+                   help="also keep the generated files in this folder")
     g.add_argument("--dry-run", action="store_true", help="generate and name the files, send nothing")
-    g.add_argument("--data", type=Path, default=None,
+    g.add_argument("--data", type=argtypes.folder("data"), default=None,
                    help="data folder of the local site (default: the user data directory)")
     g = _add_sending_options(up)
-    g.add_argument("--duration", type=argtypes.above_zero("duration", "seconds"), default=None,
+    g.add_argument("--duration", type=argtypes.above_zero("duration", "seconds", highest=MAX_DURATION), default=None,
                    help="keep sending for this many seconds instead of a count (-r caps it)")
 
     resume = sub.add_parser(
@@ -166,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         "File numbers are not reserved: names start at --number.",
     )
     _add_exposure_options(make)
-    make.add_argument("--out", type=Path, default=defaults.MAKE_OUT,
+    make.add_argument("--out", type=argtypes.folder("out"), default=defaults.MAKE_OUT,
                       help=f"folder to write to (default: ./{defaults.MAKE_OUT})")
     make.add_argument("--number", type=argtypes.whole_number("number", minimum=0), default=defaults.MAKE_NUMBER,
                       help=f"file number of the first exposure (default: {defaults.MAKE_NUMBER})")
@@ -179,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=defaults.SERVE_HOST,
                        help=f"address to bind (default: {defaults.SERVE_HOST}; anything else exposes it to the "
                        "network)")
-    serve.add_argument("--port", type=argtypes.whole_number("port", minimum=0), default=defaults.SERVE_PORT,
+    serve.add_argument("--port", type=argtypes.whole_number("port", minimum=0, maximum=MAX_PORT),
+                       default=defaults.SERVE_PORT,
                        help="API port (default: a free port, printed on start)")
-    serve.add_argument("--data", type=Path, default=None,
+    serve.add_argument("--data", type=argtypes.folder("data"), default=None,
                        help="data folder (default: the user data directory)")
     return parser
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from send_test_images.errors import SendTestImagesError, UsageError
@@ -42,43 +44,111 @@ class ValueRefused(SendTestImagesError):
     exit_code = ExitCode.USAGE
 
 
-def whole_number(what: str, *, minimum: int = 1) -> Callable[[str], int]:
-    """A whole number >= `minimum` (`--repeat`, `--concurrency`, `--retries`, `--port`, ...)."""
+def whole_number(what: str, *, minimum: int = 1, maximum: int | None = None) -> Callable[[str], int]:
+    """A whole number in range (`--repeat`, `--concurrency`, `--retries`, `--port`, ...)."""
+    allowed = f"a whole number >= {minimum}" if maximum is None else f"a whole number from {minimum} to {maximum}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use a whole number >= {minimum}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use {allowed}")
         return value
 
     return parse
 
 
-def above_zero(what: str, unit: str) -> Callable[[str], float]:
-    """A finite number above 0 (`--rate`, `--duration`, `--timeout`)."""
+def above_zero(what: str, unit: str, *, lowest: float | None = None, highest: float | None = None,
+               lowest_text: str | None = None) -> Callable[[str], float]:
+    """A finite number above 0 (`--rate`, `--duration`, `--timeout`), and within what a run can wait.
+
+    `lowest`/`highest` keep values out that pass "above 0" but break the run later: a rate of
+    1e-300 exposures per second is a wait longer than any clock can sleep.
+    """
+    allowed = f"a number of {unit} above 0"
+    if lowest is not None:
+        allowed = f"a number of {unit} from {lowest_text or f'{lowest:g}'}"
+        allowed += f" to {highest:g}" if highest is not None else " up"
+    elif highest is not None:
+        allowed += f", at most {highest:g}"
 
     def parse(text: str) -> float:
         value = _finite(text)
-        if value is None or not value > 0:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use a number of {unit} above 0")
+        too_low = value is not None and lowest is not None and value < lowest
+        too_high = value is not None and highest is not None and value > highest
+        if value is None or not value > 0 or too_low or too_high:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use {allowed}")
         return value
 
     return parse
 
 
-def at_least_zero(what: str, unit: str = "seconds") -> Callable[[str], float]:
-    """A finite number >= 0 (`--exptime`, `--seeing`, `--pixel-scale`; their ranges are the spec's)."""
+def at_least_zero(what: str, unit: str = "seconds", *, highest: float | None = None) -> Callable[[str], float]:
+    """A finite number >= 0, at most `highest` (`--exptime`)."""
+    allowed = f"a number of {unit} >= 0" + (f", at most {highest:g}" if highest is not None else "")
 
     def parse(text: str) -> float:
         value = _finite(text)
-        if value is None or not value >= 0:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use a number of {unit} >= 0")
+        if value is None or not value >= 0 or (highest is not None and value > highest):
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use {allowed}")
         return value
 
     return parse
+
+
+def number_in(what: str, unit: str, low: float, high: float) -> Callable[[str], float]:
+    """A finite number from `low` to `high` (`--seeing`, `--pixel-scale`)."""
+
+    def parse(text: str) -> float:
+        value = _finite(text)
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not allowed: use {low:g} to {high:g} {unit}")
+        return value
+
+    return parse
+
+
+def folder(what: str) -> Callable[[str], Path]:
+    """A folder to write into (`--out`, `--data`): it exists as a folder we may write, or can be made.
+
+    Checked here so a file or a read-only folder is refused before anything is reserved, not
+    found when the first exposure is written.
+    """
+
+    def parse(text: str) -> Path:
+        path = Path(text).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ValueRefused(f"{what} {text!r} is not allowed: it is a file; use a folder")
+        _writable(what, text, path)
+        return path
+
+    return parse
+
+
+def report_file(text: str) -> Path:
+    """`--report FILE`: refused now if the summary could not be written there at the end."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise ValueRefused(f"report {text!r} is not allowed: it is a folder; use a file name")
+    if not path.parent.is_dir():
+        raise ValueRefused(
+            f"report {text!r} is not allowed: its folder does not exist; use a file in an existing folder"
+        )
+    _writable("report", text, path.parent if not path.exists() else path)
+    return path
+
+
+def _writable(what: str, text: str, path: Path) -> None:
+    """The path, or the nearest folder above it that exists, must be writable by us."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not os.access(probe, os.W_OK):
+        raise ValueRefused(f"{what} {text!r} is not allowed: {probe} is not writable; use a folder you can write")
+    if probe.exists() and probe.is_file() and probe != path:
+        raise ValueRefused(f"{what} {text!r} is not allowed: {probe} is a file; use a folder")
 
 
 def _finite(text: str) -> float | None:

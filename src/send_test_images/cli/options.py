@@ -60,7 +60,7 @@ def from_args(args: argparse.Namespace) -> Command:
                 destination=Destination(
                     target=args.api if args.api is not None else targets.resolve_api(None),
                     s3_directory=args.s3dir,
-                    channel=args.channel,
+                    channel=channel_for(args.s3dir, args.channel),
                     data=args.data,
                 ),
                 sending=send_options(args),
@@ -77,6 +77,19 @@ def from_args(args: argparse.Namespace) -> Command:
     if args.command == "serve":
         return Serve(args.data, args.host, args.port)
     raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")
+
+
+def channel_for(s3_directory: str, channel: int | None) -> int:
+    """`-c` only means something for info images: given with any other directory it is refused,
+    not silently dropped, since the user clearly expected a channel to matter."""
+    if channel is None:
+        return defaults.CHANNEL
+    if s3_directory != targets.INFO_DIRECTORY:
+        raise UsageError(
+            f"info channel {channel} is not allowed with -s3 {s3_directory}: only info images have a "
+            f"channel; use -s3 {targets.INFO_DIRECTORY} -c {channel}, or leave -c out"
+        )
+    return channel
 
 
 def batch_options(args: argparse.Namespace) -> BatchOptions:

@@ -16,6 +16,31 @@ from send_test_images.errors import UsageError
 MIN_SENSOR_SIDE = 64
 MAX_SENSOR_SIDE = 16384
 
+FIRST_DATE = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LAST_DATE = dt.datetime(2199, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+"""DATE-OBS a frame may carry. DAY-OBS needs a four-digit year, and astropy's time scales and
+the site's night are only meaningful for modern dates; outside these the run would fail while
+drawing, after numbers were reserved."""
+DATES = "from 1900-01-01 to 2199-12-31"
+
+MAX_EXPTIME = 86_400.0
+"""Seconds: one day, longer than any single exposure a site takes. Beyond a few years the
+cosmic-ray and dark counts no longer fit a machine integer."""
+MIN_SEEING = 0.05
+"""Arcsec; ten times better than the best ground-based seeing. A star far smaller than a pixel
+is a single hot pixel, and a vanishing one divides by zero when its profile is drawn."""
+MAX_SEEING = 30.0
+"""Arcsec; beyond this nothing looks like a star any more."""
+MIN_PIXEL_SCALE = 0.01
+MAX_PIXEL_SCALE = 100.0
+"""Arcsec per pixel: from a large telescope's to an all-sky camera's."""
+
+MAX_SEED = 2**63 - 1
+"""Seeds are written to FITS headers, whose integers are 64-bit signed."""
+
+MAX_EXPOSURES = 99_999_999
+"""File numbers a camera has (8 digits): a run of more can never be named."""
+
 
 @dataclass(frozen=True)
 class Location:
@@ -86,11 +111,16 @@ class SensorSize:
 
 def parse_time(text: str) -> dt.datetime:
     """`--time`: ISO 8601; without a zone it is UTC, as DATE-OBS is."""
+    message = f"time {text!r} is not allowed: use ISO 8601 UTC {DATES}, e.g. 2026-11-24T05:30:00"
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"time {text!r} is not allowed: use ISO 8601 UTC, e.g. 2026-11-24T05:30:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        in_range = FIRST_DATE <= value <= LAST_DATE
+    except (ValueError, OverflowError):  # OverflowError: a zone pushes year 1 or 9999 out of range
+        raise UsageError(message) from None
+    if not in_range:
+        raise UsageError(message)
+    return value
 
 
 @dataclass(frozen=True)
@@ -124,6 +154,13 @@ class BatchOptions:
     location: Location | None = None
     size: SensorSize | None = None
     pixel_scale: float | None = None  # arcsec/pixel overriding the camera profile's
+
+    def __post_init__(self) -> None:
+        if self.count > MAX_EXPOSURES:
+            raise UsageError(
+                f"repeat {self.repeat} x smartstack {self.smartstack} is not allowed: that is {self.count} "
+                f"file numbers and a camera has {MAX_EXPOSURES}; use fewer"
+            )
 
     @property
     def count(self) -> int:

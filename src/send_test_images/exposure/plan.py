@@ -17,7 +17,14 @@ import numpy as np
 from send_test_images.errors import UsageError
 from send_test_images.exposure.naming import check_inst, check_site, normalize_data_type
 from send_test_images.exposure.observation import make_observation, to_utc
-from send_test_images.exposure.options import BatchOptions
+from send_test_images.exposure.options import (
+    DATES,
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_PIXEL_SCALE,
+    MIN_PIXEL_SCALE,
+    BatchOptions,
+)
 from send_test_images.exposure.profiles import get_camera, get_site
 from send_test_images.exposure.spec import ExposureSpec, check_files
 from send_test_images.exposure.synth import FrameSpec
@@ -25,8 +32,6 @@ from send_test_images.exposure.synth import FrameSpec
 DEFAULT_OVERHEAD = 5.0
 """Seconds between the end of one exposure and the start of the next (readout, guiding)."""
 
-MIN_PIXEL_SCALE = 0.01
-MAX_PIXEL_SCALE = 100.0
 
 
 def camera_overrides(options: BatchOptions) -> dict[str, object]:
@@ -35,7 +40,8 @@ def camera_overrides(options: BatchOptions) -> dict[str, object]:
     if options.pixel_scale is not None:
         if not MIN_PIXEL_SCALE <= options.pixel_scale <= MAX_PIXEL_SCALE:
             raise UsageError(
-                f"pixel scale {options.pixel_scale!r} is not allowed: use 0.01 to 100 arcsec per pixel"
+                f"pixel scale {options.pixel_scale!r} is not allowed: "
+                f"use {MIN_PIXEL_SCALE:g} to {MAX_PIXEL_SCALE:g} arcsec per pixel"
             )
         overrides["pixel_scale"] = options.pixel_scale
     return overrides
@@ -67,6 +73,7 @@ def plan(
         start = to_utc(options.time)
     else:
         start = to_utc(now or dt.datetime.now(dt.UTC)) - cadence * (options.count - 1)
+    check_run_dates(start, cadence, options.count)
     specs: list[ExposureSpec] = []
     for index, number in enumerate(numbers):
         stack_index = index % options.smartstack
@@ -86,6 +93,19 @@ def plan(
             )
         specs.append(spec)
     return specs
+
+
+def check_run_dates(start: dt.datetime, cadence: dt.timedelta, count: int) -> None:
+    """Every DATE-OBS of the run, first to last, is one a frame can carry (exposure/options.py)."""
+    try:
+        end = start + cadence * max(0, count - 1)
+    except OverflowError:
+        end = None
+    if not FIRST_DATE <= start <= LAST_DATE or end is None or end > LAST_DATE:
+        raise UsageError(
+            f"a run of {count} exposure(s) starting {start.isoformat()} is not allowed: every exposure "
+            f"must start {DATES} ({cadence.total_seconds():g} s apart); use an earlier --time or fewer"
+        )
 
 
 def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureSpec:

@@ -17,6 +17,7 @@ from send_test_images.errors import UsageError
 from send_test_images.exposure.fitsfiles import check_fits_format
 from send_test_images.exposure.naming import check_data_type, check_inst, check_number, check_site
 from send_test_images.exposure.observation import check_radec, to_utc
+from send_test_images.exposure.options import MAX_SEED
 from send_test_images.exposure.profiles import CameraProfile, SiteProfile, get_camera, get_site
 from send_test_images.exposure.synth import FrameSpec
 from send_test_images.exposure.synth.spec import check_spec
@@ -35,7 +36,6 @@ MAX_HEADER_STRING = 68
 """Longest string value that fits one card; longer ones need CONTINUE cards, which the
 service's reading rule (protocol §3) would cut short."""
 
-MAX_SEED = 2**63 - 1
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -19,6 +19,12 @@ from send_test_images.exposure.options import BatchOptions
 from send_test_images.sending import targets
 
 MAX_CONCURRENCY = 256
+MAX_TIMEOUT = 86_400.0
+"""Seconds: a day of silence. Sockets cannot wait for the far larger numbers a float can hold."""
+MIN_RATE = 1 / 86_400
+"""Exposures per second: one a day. A slower rate is a pause longer than a thread can sleep."""
+MAX_DURATION = 31_536_000.0
+"""Seconds: a year of sending, far beyond any soak test, still a deadline the clock can hold."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,12 @@ class SendOptions:
             raise UsageError(f"concurrency {self.concurrency!r} is not allowed: use 1 to {MAX_CONCURRENCY}")
         if not _is_int(self.workers) or self.workers < 0:
             raise UsageError(f"workers {self.workers!r} is not allowed: use 0 (this process) or more")
-        if self.rate is not None and not _above_zero(self.rate):
-            raise UsageError(f"rate {self.rate!r} is not allowed: use exposures per second above 0")
-        if not _above_zero(self.timeout):
-            raise UsageError(f"timeout {self.timeout!r} is not allowed: use a number of seconds above 0")
+        if self.rate is not None and not (_above_zero(self.rate) and self.rate >= MIN_RATE):
+            raise UsageError(f"rate {self.rate!r} is not allowed: use exposures per second from 1/86400 (one a day) up")
+        if not (_above_zero(self.timeout) and self.timeout <= MAX_TIMEOUT):
+            raise UsageError(
+                f"timeout {self.timeout!r} is not allowed: use a number of seconds above 0, at most {MAX_TIMEOUT:g}"
+            )
         if not _is_int(self.retries) or self.retries < 0:
             raise UsageError(f"retries {self.retries!r} is not allowed: use 0 or more")
         if {"timeout", "retries"} & set(self.uploader):
@@ -97,8 +105,10 @@ class RunRequest:
     cap: int | None = None
 
     def __post_init__(self) -> None:
-        if self.duration is not None and not _above_zero(self.duration):
-            raise UsageError(f"duration {self.duration!r} is not allowed: use seconds above 0")
+        if self.duration is not None and not (_above_zero(self.duration) and self.duration <= MAX_DURATION):
+            raise UsageError(
+                f"duration {self.duration!r} is not allowed: use seconds above 0, at most {MAX_DURATION:g}"
+            )
         if self.cap is not None and (not _is_int(self.cap) or self.cap < 1):
             raise UsageError(f"repeat {self.cap!r} is not allowed: use a whole number >= 1")
 

@@ -31,6 +31,8 @@ DEFAULT_TARGET = defaults.API
 
 S3_DIRECTORIES = ("data", "info-images", "allsky", "test")
 INFO_CHANNELS = (1, 2, 3)
+INFO_DIRECTORY = "info-images"
+"""The one directory whose files carry a channel (protocol §1)."""
 
 _SCHEMES = ("http", "https")
 _ALLOWED = f"{LOCAL}, {', '.join(STAGES)} or an http(s):// URL such as http://127.0.0.1:8000"
