@@ -9,6 +9,7 @@ would be mangled on the real site is mangled here too.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 CARD_LENGTH = 80
@@ -91,13 +92,25 @@ def _first_float(header: dict[str, str], keys: tuple[str, ...]) -> tuple[str, fl
 
 
 def to_float(value: str | None) -> float | None:
-    """A header string as a number, or None when it is missing, empty or not numeric."""
+    """A header string as a finite number, or None when it is missing, empty, not numeric, or
+    not finite (`inf`, `nan`, `1e400`, which Python reads as infinity).
+
+    Why None for a non-finite value: every number the service reads from a header ends up in a
+    JSON answer (`latest_images`, `/image`, the page), and JSON has no NaN or Infinity, so a
+    stored `inf` made every listing of the site fail. A real site never writes one (astropy
+    refuses to write NaN or Infinity into a card), so there is no real answer to imitate; the
+    nearest honest one is what the service shows for a card that is not there: null. The card's
+    text itself is kept, as a string, in the stored header (`/fitsheader`), so nothing is hidden.
+    A non-finite RA or Dec is likewise treated as missing, so such a header is not ingested,
+    exactly like one without those cards.
+    """
     if value is None:
         return None
     try:
-        return float(value.strip())
+        number = float(value.strip())
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def parse_date_obs(value: str) -> dt.datetime | None:
