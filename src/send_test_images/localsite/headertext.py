@@ -16,6 +16,13 @@ CARD_LENGTH = 80
 KEY_LENGTH = 8
 VALUE_START = 10
 """Columns 9-10 hold the value indicator `= `; the value part starts after it."""
+MAX_HEADER_CARDS = 13_107
+MAX_HEADER_BYTES = MAX_HEADER_CARDS * CARD_LENGTH
+"""How much of a `.txt` header ingestion reads: 1 MiB rounded down to whole cards (1,048,560
+bytes). A real header is ~180 cards (~14 KB), so this leaves 70 times the room, while a hostile or
+mistaken upload (an 80 MB "header" made the page's JSON take 2-3 s and `POST /upload` up to 5 s,
+because the whole text was parsed, stored and parsed again on every poll) costs at most this
+much. The cards that fit are ingested; the rest is never downloaded."""
 END_KEY = "END"
 QUOTE = "'"
 COMMENT_SEPARATOR = "/"
@@ -32,10 +39,11 @@ def parse_header_text(text: str) -> dict[str, str]:
     """Cards to a dict of strings: key = first 8 characters stripped, value by the quote rule.
 
     A later card with the same key wins, as it does in a dict filled card by card. Reading stops
-    at the `END` card; a missing END just means reading to the end of the text.
+    at the `END` card; a missing END just means reading to the end of the text. At most
+    `MAX_HEADER_BYTES` of the text are read, whatever the caller passes.
     """
     header: dict[str, str] = {}
-    for start in range(0, len(text), CARD_LENGTH):
+    for start in range(0, min(len(text), MAX_HEADER_BYTES), CARD_LENGTH):
         card = text[start : start + CARD_LENGTH]
         key = card[:KEY_LENGTH].strip()
         if key == END_KEY:

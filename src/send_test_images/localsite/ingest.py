@@ -220,7 +220,8 @@ class Ingestor:
     def _apply_header(
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
     ) -> bool:
-        text = self.direct.get(key).decode("utf-8", errors="replace")
+        data = self.direct.get(key, max_bytes=headertext.MAX_HEADER_BYTES)
+        text = data.decode("utf-8", errors="replace")
         header = headertext.parse_header_text(text)
         pointing = headertext.required_fields(header)
         if pointing is None:
