@@ -53,6 +53,13 @@ VOLUME_GLOB = "*.dat"
 """One file per weed volume in the store dir; the master must know them all before reads work."""
 S3_NOT_AUTHORISED = 403
 """An anonymous `GET /` answers 403 once the S3 gateway is up."""
+HEALTH_TIMEOUT_S = 1.0
+"""How long `problem()` waits for the S3 port: weed on loopback answers in about a millisecond,
+even a busy weed on a loaded 2-core machine well within this, so only a hung weed fails it; the
+CLI's own /health request waits 2 s, so it still gets the reason."""
+HEALTH_CACHE_S = 1.0
+"""How long one `problem()` answer is reused, so polling /health (the CLI does before every
+`up`) costs at most one request to weed per second."""
 
 WEED_ENV = "SEND_TEST_IMAGES_WEED"
 SOCKET_DIR = Path("/tmp")
@@ -212,6 +219,8 @@ class S3Server:
         self._process: subprocess.Popen[bytes] | None = None
         self._credentials: S3Credentials | None = None
         self._lock = threading.Lock()
+        self._checked: tuple[float, str | None] | None = None
+        self._check_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -359,6 +368,49 @@ class S3Server:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """weed's process id while it is ours (None before start and after stop)."""
+        process = self._process
+        return process.pid if process is not None else None
+
+    def problem(self) -> str | None:
+        """Why S3 cannot serve right now, as one plain line; None when it answers.
+
+        Cheap enough for every /health: whether weed is still alive (no I/O), then one anonymous
+        `GET /` on the S3 port, which answers 403 in about a millisecond when the gateway is up.
+        The answer is reused for `HEALTH_CACHE_S`; a weed found dead is reported at once.
+        """
+        process = self._process
+        exited = self.exit_problem()
+        if exited is not None or process is None:
+            return exited or "the S3 server (weed) is not running"
+        with self._check_lock:
+            now = time.monotonic()
+            if self._checked is not None and now - self._checked[0] < HEALTH_CACHE_S:
+                return self._checked[1]
+            found = self._probe(process.pid)
+            self._checked = (time.monotonic(), found)
+            return found
+
+    def exit_problem(self) -> str | None:
+        """Why weed is not running, from the process alone (no I/O, never a false alarm)."""
+        process = self._process
+        if process is None:
+            return "the S3 server (weed) is not running"
+        code = process.poll()
+        if code is None:
+            return None
+        how = f"was killed by signal {-code}" if code < 0 else f"has exited with code {code}"
+        return f"the S3 server (weed, pid {process.pid}) {how}"
+
+    def _probe(self, pid: int) -> str | None:
+        try:
+            httpx.get(self.url + "/", timeout=HEALTH_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            return f"the S3 server (weed, pid {pid}) does not answer on {self.url}: {type(exc).__name__}"
+        return None
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Stop weed and remove the unix sockets it left under /tmp for our ports."""
