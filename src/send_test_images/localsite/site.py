@@ -30,7 +30,7 @@ from send_test_images.localsite.db import DEFAULT_DB_NAME, SiteDB
 from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
-from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
+from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, Ports, S3Server, find_weed
 from send_test_images.localsite.watch import BucketWatcher
 from send_test_images.localsite.web.app import make_app
 from send_test_images.localsite.web.context import DEFAULT_MAX_UPLOAD_BYTES, ApiContext
@@ -274,6 +274,11 @@ class LocalSite:
     def s3_pid(self) -> int | None:
         """The pid of this site's weed (only for a site we own, while it runs)."""
         return self._s3.pid if self._s3 is not None else None
+
+    @property
+    def s3_ports(self) -> Ports | None:
+        """Every port of this site's weed (only for a site we own, while it runs)."""
+        return self._s3.ports if self._s3 is not None else None
 
     def s3_problem(self) -> str | None:
         """Why this site's S3 cannot serve, as one line; None when it answers (or not ours)."""
