@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import http.client
 import json
 import os
 import secrets
@@ -464,10 +465,19 @@ class S3Server:
         return f"the S3 server (weed, pid {process.pid}) {how}"
 
     def _probe(self, pid: int) -> str | None:
+        """One `GET /` on the S3 port; any HTTP answer means the gateway is up.
+
+        http.client rather than httpx: an httpx call builds an SSL context each time (~100 ms
+        on a loaded machine), which would make a cache miss of /health that slow.
+        """
+        connection = http.client.HTTPConnection(self.host, self._require_ports().s3, timeout=HEALTH_TIMEOUT_S)
         try:
-            httpx.get(self.url + "/", timeout=HEALTH_TIMEOUT_S)
-        except httpx.HTTPError as exc:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException) as exc:
             return f"the S3 server (weed, pid {pid}) does not answer on {self.url}: {type(exc).__name__}"
+        finally:
+            connection.close()
         return None
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
