@@ -15,3 +15,8 @@ Only `locustfile.py` imports Locust (and so gevent's monkey-patching): everythin
 Python that the tests and the benchmark use without it, and `send-test-images -h` never imports
 this package at all.
 """
+
+from pathlib import Path
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+"""What `send-test-images load` hands to `locust -f` (importing it here would import Locust)."""

@@ -14,6 +14,7 @@ exposure, never reused. A camera starts after the highest number the site alread
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,3 +99,9 @@ class SimulatedCamera:
         else:
             files = self.pool.make(site, inst, number, when, pointing_seed)
         return PlannedExposure(number, when, files)
+
+
+def user_seed(seed: int | None, site: str, inst: str) -> int:
+    """Each camera's own generator (cadence jitter, pointings): fixed by the pool seed and its name."""
+    digest = hashlib.sha256(f"{seed}:{site}:{inst}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (MAX_SEED + 1)

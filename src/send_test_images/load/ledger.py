@@ -14,8 +14,11 @@ line (and with `--ledger FILE`, writes it as JSON).
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from send_test_images.errors import SendTestImagesError
 
 
 @dataclass
@@ -57,3 +60,15 @@ class Ledger:
         partial = path.with_name(path.name + ".partial")
         partial.write_text(json.dumps({**extra, **self.to_dict()}, indent=2) + "\n")
         partial.replace(path)
+
+
+def file_kind(object_name: str) -> str:
+    """`tst-inst-20261130-00000001-EX10.jpg` -> `10.jpg`: what Locust groups requests by."""
+    return object_name.rsplit("-", 1)[-1].lstrip(string.ascii_letters)
+
+
+def reason(error: SendTestImagesError) -> str:
+    """An upload error without its object key, so Locust groups equal failures in one row."""
+    text = str(error)
+    key = getattr(error, "key", None)
+    return text.removeprefix(f"{key}: ") if key else text

@@ -32,7 +32,6 @@ ledger, and only then quits, so the final statistics count every file the worker
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import secrets
@@ -47,15 +46,13 @@ from locust import User, events, task
 from locust.env import Environment
 from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
 
-from send_test_images.errors import SendTestImagesError, UploadError, UsageError
-from send_test_images.exposure.options import MAX_SEED
-from send_test_images.load.camera import PlannedExposure, SimulatedCamera
-from send_test_images.load.ledger import Ledger
+from send_test_images.errors import SendTestImagesError, UploadError
+from send_test_images.load.camera import PlannedExposure, SimulatedCamera, user_seed
+from send_test_images.load.ledger import Ledger, file_kind, reason
 from send_test_images.load.names import camera_name, new_run_tag
-from send_test_images.load.options import ARGUMENTS, DEFAULT_STOP_TIMEOUT, LoadOptions
+from send_test_images.load.options import ARGUMENTS, DEFAULT_STOP_TIMEOUT, LoadOptions, resolve_host
 from send_test_images.load.pool import FramePool, PoolKey
 from send_test_images.sending.client import PhotonRanchClient, Source, Uploader, source_size
-from send_test_images.sending.targets import LOCAL, resolve_api
 
 __all__ = ["SiteCamera"]
 
@@ -216,35 +213,6 @@ class SiteCamera(User):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def file_kind(object_name: str) -> str:
-    """`tst-inst-20261130-00000001-EX10.jpg` -> `10.jpg`: what Locust groups requests by."""
-    return object_name.rsplit("-", 1)[-1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-
-
-def reason(error: SendTestImagesError) -> str:
-    """An upload error without its object key, so Locust groups equal failures in one row."""
-    text = str(error)
-    key = getattr(error, "key", None)
-    return text.removeprefix(f"{key}: ") if key else text
-
-
-def resolve_host(host: str | None) -> str:
-    """Locust's --host as an API base URL: a URL, or test, dev, prod; never the embedded site."""
-    if not host:
-        raise UsageError("no API to load: give --host URL (e.g. the URL `send-test-images serve` prints)")
-    api = resolve_api(host)
-    if api == LOCAL:
-        raise UsageError("--host local is not allowed for a load test: start `send-test-images serve` "
-                         "and pass the API URL it prints")
-    return api
-
-
-def user_seed(seed: int | None, site: str, inst: str) -> int:
-    """Each camera's own generator (cadence jitter, pointings): fixed by the pool seed and its name."""
-    digest = hashlib.sha256(f"{seed}:{site}:{inst}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (MAX_SEED + 1)
 
 
 def in_thread(function: Any, *args: Any) -> Any:

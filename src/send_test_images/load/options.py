@@ -25,6 +25,7 @@ from send_test_images.exposure.synth import FrameSpec
 from send_test_images.load.names import check_run_tag
 from send_test_images.load.pool import DEFAULT_POOL_SIZE, MAX_POOL_SIZE
 from send_test_images.sending.options import MAX_TIMEOUT
+from send_test_images.sending.targets import LOCAL, resolve_api
 
 CADENCE_FROM_CAMERA = "camera"
 RANDOM = "random"
@@ -128,3 +129,14 @@ def _number(what: str, value: object, lowest: float, highest: float, *, whole: b
         kind = "a whole number" if whole else "a number"
         raise UsageError(f"{what} {value!r} is not allowed: use {kind} from {lowest:g} to {highest:g}")
     return number
+
+
+def resolve_host(host: str | None) -> str:
+    """Locust's --host as an API base URL: a URL, or test, dev, prod; never the embedded site."""
+    if not host:
+        raise UsageError("no API to load: give --host URL (e.g. the URL `send-test-images serve` prints)")
+    api = resolve_api(host)
+    if api == LOCAL:
+        raise UsageError("--host local is not allowed for a load test: start `send-test-images serve` "
+                         "and pass the API URL it prints")
+    return api
