@@ -58,7 +58,6 @@ BLOCK = 2880
 KEY = 8
 VALUE_START = 10
 FIXED_WIDTH = 20
-MIN_STRING = 8
 SEPARATOR = " / "
 MAX_FAST_STRING = 68
 
@@ -66,6 +65,9 @@ TEMPLATE_SITE = "tmp"
 TEMPLATE_INST = "i"
 """The pool's frames are drawn under the shortest names, so no stamped card's comment was cut
 for a long value (header.py cuts comments to fit; a user's longer names are cut here the same way)."""
+
+TEMPLATE_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""Every time card is stamped over; a fixed one makes a pool's bytes depend on its seed alone."""
 
 STAMPED_KEYS = (
     "OBSERVAT", "SITEID", "SITE", "TELESCOP", "INSTRUME", "ORIGNAME", "FRAMENUM",
@@ -231,7 +233,7 @@ def card_image(key: str, value: object, comment: str) -> bytes:
         text = f"{formatted:>20}"
     else:
         return _astropy_card(key, value, comment)
-    room = CARD - VALUE_START - len(text.rstrip()) - len(SEPARATOR)
+    room = CARD - VALUE_START - len(text) - len(SEPARATOR)
     tail = f"{SEPARATOR}{comment[:room]}" if comment and room > 0 else ""
     image = f"{key:8}= {text}{tail}"
     if len(key) > KEY or len(image) > CARD:
@@ -240,10 +242,8 @@ def card_image(key: str, value: object, comment: str) -> bytes:
 
 
 def _astropy_card(key: str, value: object, comment: str) -> bytes:
-    if isinstance(value, str):
-        used = VALUE_START + 2 + (max(len(value.replace("'", "''")), MIN_STRING) if value else 0)
-    else:
-        used = VALUE_START + FIXED_WIDTH
+    """Any other value: astropy formats it; the comment gets what its value leaves of 80 columns."""
+    used = max(len(fits.Card(key, value).image.rstrip()), VALUE_START + FIXED_WIDTH)
     room = CARD - used - len(SEPARATOR)
     image = fits.Card(key, value, comment[:room] if room > 0 else "").image
     if len(image) != CARD:
@@ -289,8 +289,8 @@ def card_offsets(data: bytes, keys: Iterable[str]) -> tuple[tuple[str, int], ...
 def _draw(key: PoolKey, seed: int) -> _Template:
     spec = ExposureSpec(
         site=TEMPLATE_SITE, inst=TEMPLATE_INST, number=0, data_type=key.data_type, files=key.files,
-        camera=key.camera, site_profile=get_site(TEMPLATE_SITE), frame=key.frame, seed=seed,
-        fits_format=key.fits_format,
+        date_obs=TEMPLATE_TIME, camera=key.camera, site_profile=get_site(TEMPLATE_SITE), frame=key.frame,
+        seed=seed, fits_format=key.fits_format,
     )
     exposure = make_exposure(spec)
     header = exposure.header
