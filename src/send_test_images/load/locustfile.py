@@ -192,22 +192,23 @@ class SiteCamera(User):
                 pending.pop(0)
         except GreenletExit:
             _state.ledger.files_stopped += len(pending)
-            unsent.append(f"{len(pending)} file(s) not sent: Locust stopped the user (--stop-timeout ran out); "
-                          "the one in flight may have reached S3")
-            self._report(exposure, started, sent_bytes, unsent)
+            reasons = [*unsent, f"{len(pending)} stopped by Locust (--stop-timeout ran out; the one in flight "
+                                "may have reached S3)"]
+            self._report(exposure, started, sent_bytes, reasons, len(unsent) + len(pending))
             raise
         if not unsent:
             _state.ledger.exposures_complete += 1
-        self._report(exposure, started, sent_bytes, unsent)
+        self._report(exposure, started, sent_bytes, unsent, len(unsent))
 
-    def _report(self, exposure: PlannedExposure, started: float, sent_bytes: int, unsent: list[str]) -> None:
+    def _report(self, exposure: PlannedExposure, started: float, sent_bytes: int, unsent: list[str],
+                not_sent: int) -> None:
         self.environment.events.request.fire(
             request_type=EXPOSURE,
             name=self.camera.options.camera.name,
             response_time=(time.perf_counter() - started) * 1000,
             response_length=sent_bytes,
-            exception=ExposureNotSent(f"{len(unsent)} of {len(exposure.files)} files not sent: "
-                                      + "; ".join(unsent)) if unsent else None,
+            exception=ExposureNotSent(f"{not_sent} of {len(exposure.files)} files not sent: "
+                                      + "; ".join(unsent)) if not_sent else None,
             context={"site": self.camera.name.site, "inst": self.camera.name.inst, "number": exposure.number},
         )
 
