@@ -6,6 +6,8 @@ imports itself back through another (no import circles), found by reading every 
     localsite/                              the local Photon Ranch; knows exposure's names, not the sender
     sending/                                a run: numbers, journal, pipeline, HTTP client; starts a
                                             local site when the run's target is `local`
+    load/                                   distributed load with Locust: simulated site cameras
+                                            through the Uploader; only cli/ imports it
     cli/                                    the command line: parses, calls, formats
 """
 
@@ -25,7 +27,8 @@ ALLOWED = {
     "exposure": {"base", "exposure"},
     "localsite": {"base", "exposure", "localsite"},
     "sending": {"base", "exposure", "localsite", "sending"},
-    "cli": {"base", "exposure", "sending", "localsite", "cli"},
+    "load": {"base", "exposure", "sending", "localsite", "load"},
+    "cli": {"base", "exposure", "sending", "localsite", "load", "cli"},
 }
 
 

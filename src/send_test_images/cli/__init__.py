@@ -201,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="API port (default: a free port, printed on start)")
     serve.add_argument("--data", type=argtypes.folder("data"), default=None,
                        help="data folder (default: the user data directory)")
+
+    # Every argument after `load` is Locust's (ours are Locust custom arguments, so the master hands
+    # them to its workers): no '-' prefix here, so argparse passes `-u 50 --headless -h` through as is.
+    load = sub.add_parser(
+        "load", help="distributed load with Locust: many site cameras at once (load -h: every option)",
+        description="Run Locust on send-test-images' locustfile; every argument goes to Locust.",
+        prefix_chars="+", add_help=False,
+    )
+    load.add_argument("locust_args", nargs=argparse.REMAINDER,
+                      help="Locust's arguments, e.g. --headless -u 50 -r 5 -t 1h --host URL (see load -h)")
     return parser
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from send_test_images.cli.options import Command, Make, Resume, Serve, Up
+from send_test_images.cli.options import Command, Load, Make, Resume, Serve, Up
 from send_test_images.cli.view import TextView
 from send_test_images.errors import UsageError
 from send_test_images.exitcodes import ExitCode
@@ -40,6 +40,8 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
             from send_test_images.localsite import serve
 
             return serve(sending_run.local_site_dir(data), host, port, out=out, err=err)
+        case Load(locust_args):
+            return run_load(locust_args, out=out)
     raise UsageError(f"command {command!r} is not known: use up, resume, make or serve")
 
 
@@ -77,3 +79,40 @@ def run_make(options: BatchOptions, *, out_dir: Path, first_number: int, out: Te
             print(path, file=out)
     print(f"made {len(specs)} exposure(s) in {out_dir} (seed {seed})", file=out)
     return ExitCode.OK
+
+
+def run_load(locust_args: tuple[str, ...], *, out: TextIO) -> int:
+    """`locust -f <our locustfile> ARGS` in a process of its own; its exit code is ours.
+
+    A process of its own because Locust monkey-patches the standard library with gevent on
+    import, which must happen before anything imports ssl or threading, as in `locust` itself.
+    Ctrl-C reaches both processes: Locust stops, writes its reports; this one waits for it.
+    """
+    import importlib.util
+    import subprocess
+    import sys
+
+    from send_test_images.load import LOCUSTFILE
+
+    if importlib.util.find_spec("locust") is None:
+        raise UsageError("load needs Locust, an optional dependency: pip install 'send-test-images[load]'")
+    process = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *locust_args])
+    while True:
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            continue  # Locust got the same Ctrl-C and is shutting down with its report
+        code = code if code >= 0 else 128 - code
+        if code == 0 and ("-h" in locust_args or "--help" in locust_args):
+            print_load_options(out)  # Locust prints its help before it reads a locustfile's options
+        return code
+
+
+def print_load_options(out: TextIO) -> None:
+    """Our Locust custom arguments, as a help section of their own."""
+    from send_test_images.load.options import ARGUMENTS
+
+    print("\nsend-test-images options (Locust custom arguments: the master hands them to its workers):", file=out)
+    for argument in ARGUMENTS:
+        default = "" if argument.action else f" (default: {argument.default or 'none'})"
+        print(f"  {argument.flag:<18}{argument.help}{default}", file=out)

@@ -47,7 +47,14 @@ class Serve:
     port: int
 
 
-Command = Up | Resume | Make | Serve
+@dataclass(frozen=True)
+class Load:
+    """`load`: Locust's own arguments, handed to `locust -f <our locustfile>` as they are."""
+
+    locust_args: tuple[str, ...]
+
+
+Command = Up | Resume | Make | Serve | Load
 
 
 def from_args(args: argparse.Namespace) -> Command:
@@ -76,6 +83,8 @@ def from_args(args: argparse.Namespace) -> Command:
         return Make(batch_options(args), out_dir=args.out, first_number=args.number)
     if args.command == "serve":
         return Serve(args.data, args.host, args.port)
+    if args.command == "load":
+        return Load(tuple(args.locust_args))
     raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")
 
 
