@@ -80,3 +80,18 @@ def test_resume_of_the_broken_run_by_its_id_fails_with_one_line_and_the_hint(ser
     [line] = err.strip().splitlines()
     assert line.startswith("send-test-images: error: exposure 1 could not be made: ZeroDivisionError")
     assert line.endswith(f"send the rest with: send-test-images resume {broken}")
+
+
+def test_resume_skips_a_journal_with_a_line_missing_keys_with_one_line(server: LoopbackServer) -> None:
+    """Item 8's second half: a line missing what resume needs is corruption, told in one line."""
+    broken = crashed_run(server.url, "seeing", "2.5")  # a good run ...
+    path = journal.journal_path(broken)
+    path.write_text(path.read_text() + '{"event": "exposure", "number": 1}\n{"event": "done"}\n')  # ... damaged
+
+    code, out, err = run_cli("resume")
+
+    assert code == ExitCode.FAILED
+    assert "nothing to resume" not in out
+    assert err.strip().splitlines() == [
+        f"send-test-images: skipped run {broken}: journal {path} is corrupt at line 3: not an event this version knows"
+    ]

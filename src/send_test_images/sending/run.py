@@ -35,6 +35,7 @@ from send_test_images.sending import journal as journal_mod
 from send_test_images.sending import numbering, spool, targets
 from send_test_images.sending.client import PhotonRanchClient
 from send_test_images.sending.events import (
+    Event,
     NothingOwed,
     NothingToResume,
     Observer,
@@ -162,9 +163,17 @@ def resume(
     if run_id is not None:
         run_ids = [journal_mod.check_run_id(run_id)]
     else:
-        run_ids = unfinished_runs_or_skip(observe)
+        skipped: list[RunSkipped] = []
+
+        def tell(event: Event) -> None:
+            if isinstance(event, RunSkipped):
+                skipped.append(event)
+            observe(event)
+
+        run_ids = unfinished_runs_or_skip(tell)
         if not run_ids:
-            observe(NothingToResume(journal_mod.runs_dir()))
+            if not skipped:  # "every run has sent everything" would not be true
+                observe(NothingToResume(journal_mod.runs_dir()))
             return []
     results: list[RunResult] = []
     for one in run_ids:
