@@ -68,10 +68,10 @@ and stays owed either way (its 204 would arrive after the journal is closed)."""
 
 
 BREAKER_FAILURES = 5
-"""Files in a row given up on because the target could not be reached before the run stops.
-Each has already been tried 1 + --retries times; one file refused with a 4xx does not count and
-any success starts the count again. Five is more than the uploads in flight that a server
-hiccup fails together at the default --concurrency of 8 only when the retries are spent too."""
+"""Files in a row given up on because the target could not be reached, before the run stops.
+A file counts only once its 1 + --retries tries (with backoff) are spent, so a brief hiccup is
+absorbed by the retries; a file refused with a 4xx does not count, and any success starts the
+count again. Five in a row means the target stayed unreachable through several backoffs."""
 
 WORKERS_DIED = (
     "a generation worker process died; if you call send_test_images from your own script, put the call "
@@ -171,6 +171,8 @@ class Pipeline:
         self._unreachable_in_a_row = 0
         self._breaker_lock = threading.Lock()
         self._per_thread = threading.local()
+        self._pending_numbers: deque[int] = deque()
+        """The numbers of the exposures being made, in the order of their futures."""
 
     # -- the main thread ------------------------------------------------------------------
 
@@ -214,14 +216,14 @@ class Pipeline:
         pool = _make_pool(workers) if workers > 0 else None
         ahead = max(1, workers * AHEAD_PER_WORKER)
         pending: deque[Future[spool.SpooledExposure]] = deque()
-        self._pending_numbers: deque[int] = deque()
+        self._pending_numbers.clear()
         try:
             exhausted = False
             while True:
                 if self._stop.is_set():  # the target is down, or an upload thread hit a dead end
                     return
                 while not exhausted and len(pending) < ahead:
-                    spec = next(specs, None)
+                    spec = _next_spec(specs)
                     if spec is None:
                         exhausted = True
                     else:
@@ -373,6 +375,17 @@ class Pipeline:
 def _discard(files: list[FileEntry]) -> None:
     for entry in files:
         spool.discard(entry.path)
+
+
+def _next_spec(specs: Iterator[ExposureSpec]) -> ExposureSpec | None:
+    """The next spec, or None at the end; specs are planned as they are asked for (lazily), so a
+    value no planning check caught (a clock out of range on resume, say) is one line here too."""
+    try:
+        return next(specs, None)
+    except SendTestImagesError:
+        raise
+    except Exception as exc:
+        raise GenerationError(f"the next exposure could not be planned: {_describe(exc)}") from exc
 
 
 def _start_forkserver_deaf_to_ctrl_c() -> None:
