@@ -325,6 +325,7 @@ class Pipeline:
                 job.entry.path, job.entry.name, settings.s3_directory, settings.info_channel
             )
         except _Stopped:
+            self.stats.stopped(self._per_thread.retries)
             return
         except UploadError as exc:
             self.stats.failed(exc, retries=self._per_thread.retries)

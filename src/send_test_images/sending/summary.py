@@ -107,6 +107,12 @@ class RunStats:
             kind = error_kind(error) if isinstance(error, UploadError) else type(error).__name__
             self.errors[kind] += 1
 
+    def stopped(self, retries: int) -> None:
+        """A file left mid-retry because the run stopped (Ctrl-C, the target down): still owed,
+        and the retries it made are counted like any other."""
+        with self._lock:
+            self.retries += retries
+
     def stop_clock(self) -> None:
         self.finished = time.monotonic()
 
