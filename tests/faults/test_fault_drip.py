@@ -21,6 +21,8 @@ from send_test_images.sending import journal
 from inprocess import up
 from loopback_server import Drip, LoopbackServer
 
+pytestmark = pytest.mark.slow  # each waits for a deadline of about 3 s on purpose
+
 TIMEOUT_S = 1.0
 DRIP = Drip(seconds=0.2, count=150)
 """A byte every 0.2 s (well inside the 1 s timeout) for 30 s, far past the deadline."""
