@@ -23,6 +23,9 @@ from loopback_server import LoopbackServer, s3_error
 
 EARLIER = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 YEAR_ONE = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+BROKEN = ("could not be made", "is not allowed")
+"""Why such a run is skipped: making it fails today; once `BatchOptions` refuses these values
+itself, reading its journal line does, with the rule's own words."""
 
 
 @pytest.fixture
@@ -64,7 +67,7 @@ def test_resume_skips_a_broken_run_with_one_line_and_finishes_the_others(
     skipped = [line for line in done.err.splitlines() if "skipped" in line]
     assert len(skipped) == 1, done.err
     assert skipped[0].startswith(f"send-test-images: skipped run {broken}: ")
-    assert "could not be made" in skipped[0]
+    assert any(why in skipped[0] for why in BROKEN)
     assert "Traceback" not in done.err
     assert journal.read(later.run_id).finished  # the run after the broken one was finished
     assert len(server.objects) == len(FILES)
@@ -78,7 +81,7 @@ def test_resume_of_the_broken_run_by_its_id_fails_with_one_line_and_the_hint(ser
 
     assert code == ExitCode.FAILED
     [line] = err.strip().splitlines()
-    assert line.startswith("send-test-images: error: exposure 1 could not be made: ZeroDivisionError")
+    assert line.startswith("send-test-images: error: ") and any(why in line for why in BROKEN)
     assert line.endswith(f"send the rest with: send-test-images resume {broken}")
 
 
