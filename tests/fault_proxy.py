@@ -14,6 +14,7 @@ changed at any time (a restarted site listens on new ports).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -27,7 +28,15 @@ import httpx
 
 from loopback_server import Drop, QuietHandler, Reply, Stall, ThreadedLoopback
 
-Action = Reply | Stall | Drop
+
+@dataclass(frozen=True)
+class LoseAnswer:
+    """Forward the request (upstream stores the object), then cut the connection instead of
+    handing on the answer: S3's 204 lost on the way back, the ambiguous failure."""
+
+
+Action = Reply | Stall | Drop | LoseAnswer
+FILE_PART = re.compile(rb'name="file"; filename="[^"]*"\r\n(?:[^\r\n]+\r\n)*\r\n', re.DOTALL)
 UPSTREAM_TIMEOUT = 30.0
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})
 KEY_FIELD = re.compile(rb'name="key"\r\n\r\n([^\r]*)\r\n')
@@ -41,6 +50,10 @@ class Delivered:
     path: str
     key: str | None
     status: int | None
+    upstream_status: int | None = None
+    """What upstream answered, when the request reached it (a lost answer was still stored)."""
+    file_digest: str | None = None
+    """SHA-256 of the `file` part sent (multipart POSTs only)."""
 
 
 class FaultProxy(ThreadedLoopback):
@@ -68,6 +81,16 @@ class FaultProxy(ThreadedLoopback):
             return {**presigned, "url": s3.url + path}
 
         self.presign_hook = rewrite
+
+    def stored_upstream(self) -> dict[str, list[str | None]]:
+        """For each key, the digest of the bytes of every POST upstream stored (answered 204),
+        whether or not the client heard the answer."""
+        found: dict[str, list[str | None]] = {}
+        with self._lock:
+            for answer in self.delivered:
+                if answer.key and answer.upstream_status == httpx.codes.NO_CONTENT:
+                    found.setdefault(answer.key, []).append(answer.file_digest)
+        return found
 
     def stored(self) -> dict[str, int]:
         """For each key, how many times the client was told 204 (an object was stored)."""
@@ -114,9 +137,17 @@ class _Handler(QuietHandler):
         found = KEY_FIELD.search(body)
         key = found.group(1).decode() if found else None
         action = self.owner._next_action(urlsplit(self.path).path)
+        digest = _file_digest(body)
+        if isinstance(action, LoseAnswer):
+            answer = self._forward(body)
+            upstream = answer.status if isinstance(answer, Reply) else None
+            self._answer(Drop(), key, upstream, digest)
+            return
+        upstream = None
         if action is None:
             action = self._forward(body)
-        self._answer(action, key)
+            upstream = action.status if isinstance(action, Reply) else None
+        self._answer(action, key, upstream, digest)
 
     def _forward(self, body: bytes) -> Action:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
@@ -132,7 +163,9 @@ class _Handler(QuietHandler):
             text = json.dumps(self.owner.presign_hook(response.json()))
         return Reply(response.status_code, text, response.headers.get("content-type", "text/plain"))
 
-    def _answer(self, action: Action, key: str | None) -> None:
+    def _answer(
+        self, action: Action, key: str | None, upstream: int | None = None, digest: str | None = None
+    ) -> None:
         path = urlsplit(self.path).path
         if isinstance(action, Stall):
             self.owner.stopping.wait(action.seconds)
@@ -141,8 +174,9 @@ class _Handler(QuietHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            self.owner._record(Delivered(self.command, path, key, None))
+            self.owner._record(Delivered(self.command, path, key, None, upstream, digest))
             return
+        assert isinstance(action, Reply)
         body = action.body.encode()
         try:
             self.send_response(action.status)
@@ -153,6 +187,16 @@ class _Handler(QuietHandler):
             self.wfile.write(body)
         except OSError:
             self.close_connection = True
-            self.owner._record(Delivered(self.command, path, key, None))
+            self.owner._record(Delivered(self.command, path, key, None, upstream, digest))
             return
-        self.owner._record(Delivered(self.command, path, key, action.status))
+        self.owner._record(Delivered(self.command, path, key, action.status, upstream, digest))
+
+
+def _file_digest(body: bytes) -> str | None:
+    """SHA-256 of a multipart body's `file` part (what S3 stores), or None when there is none."""
+    found = FILE_PART.search(body)
+    if found is None:
+        return None
+    boundary = body[: body.index(b"\r\n")]
+    end = body.rindex(b"\r\n" + boundary)
+    return hashlib.sha256(body[found.end():end]).hexdigest()

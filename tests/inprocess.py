@@ -57,9 +57,11 @@ def up(api_url: str, *, inst: str = "inst", repeat: int = 2, files: str = FILES,
     return Ran(code, out.getvalue(), err.getvalue())
 
 
-def resume(run_id: str | None = None, *, uploads: dict[str, Any] | None = None, **sending: Any) -> Ran:
+def resume(run_id: str | None = None, *, uploads: dict[str, Any] | None = None, api: str | None = None,
+           **sending: Any) -> Ran:
+    """`resume [RUN_ID] [--api API]` in process."""
     out, err = io.StringIO(), io.StringIO()
-    code = commands.dispatch(Resume(run_id, send_options(uploads, **sending)), out=out, err=err)
+    code = commands.dispatch(Resume(run_id, send_options(uploads, **sending)), out=out, err=err, resume_api=api)
     return Ran(code, out.getvalue(), err.getvalue())
 
 

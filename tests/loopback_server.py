@@ -60,7 +60,19 @@ class Drop:
     """Read the request, then close the connection without an answer."""
 
 
-Action = Reply | Stall | Drop
+@dataclass(frozen=True)
+class Drip:
+    """Answer one byte every `seconds`, `count` bytes in all (a 204 whose headers never end), then
+    close: every read gets something long before any per-read timeout, so only a deadline for
+    the whole request ends it."""
+
+    seconds: float
+    count: int
+
+
+Action = Reply | Stall | Drop | Drip
+
+DRIP_HEAD = b"HTTP/1.1 204 No Content\r\nX-Drip: "
 
 
 def s3_error(status: int, code: str, message: str) -> Reply:
@@ -239,6 +251,19 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
 
+def drip(handler: BaseHTTPRequestHandler, action: Drip, stopping: threading.Event) -> None:
+    """Send `action.count` bytes of a never-ending header, one per `action.seconds`."""
+    data = (DRIP_HEAD + b"a" * action.count)[: action.count]
+    for byte in data:
+        if stopping.wait(action.seconds):
+            return
+        try:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+        except OSError:
+            return  # the client gave up: that was the point
+
+
 class LoopbackServer(ThreadedLoopback):
     """Start with `with LoopbackServer() as server:`; `server.url` is the API base URL."""
 
@@ -389,6 +414,10 @@ class _Handler(QuietHandler):
     def _answer(self, action: Action) -> None:
         if isinstance(action, Drop):
             self.close_connection = True
+            return
+        if isinstance(action, Drip):
+            self.close_connection = True
+            drip(self, action, self.owner.stopping)
             return
         if isinstance(action, Stall):
             self.owner.stopping.wait(action.seconds)

@@ -171,11 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", help="send what an interrupted or failed run did not send",
         description="Every exposure of a run is journaled before it is sent. This sends exactly "
         "the files the journal says are not sent yet (making exposures the run never got to), "
-        "to the same API and under the same names and numbers; nothing is sent twice.",
+        "to the same API (or --api) and under the same names and numbers. A file whose answer was "
+        "lost (a dropped 204, a kill) is sent again, to the same key with the same bytes.",
     )
     resume.add_argument("run_id", nargs="?", default=None,
                         help="the run to finish, as printed by `up` (default: every unfinished run)")
-    _add_sending_options(resume)
+    g = _add_sending_options(resume)
+    g.add_argument("--api", type=argtypes.api, default=None,
+                   help="send the run here instead of where it was sent (the site moved, e.g. to another port): "
+                   "local, test, dev, prod or a URL; needs RUN_ID, and later resumes go there too "
+                   "(default: the API the run used)")
 
     make = sub.add_parser(
         "make", help="write a data set to a folder without sending it",
@@ -228,7 +233,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         command = options.from_args(args)  # every value checked: nothing has started yet
         from send_test_images.cli import commands  # late: keeps `-h` fast and free of numpy/astropy imports
 
-        return commands.dispatch(command, out=out, err=err)
+        resume_api = args.api if args.command == "resume" else None  # not in options.Resume (yet)
+        return commands.dispatch(command, out=out, err=err, resume_api=resume_api)
     except SendTestImagesError as exc:
         print(f"{PROG}: error: {exc}", file=err)
         return exc.exit_code

@@ -7,24 +7,30 @@ command to the library and its output to the streams. Sending a run is `sending.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from send_test_images.cli.options import Command, Load, Make, Resume, Serve, Up
 from send_test_images.cli.view import TextView
-from send_test_images.errors import UsageError
+from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
-from send_test_images.exposure.plan import new_seed, plan
+from send_test_images.exposure.plan import new_seed
 from send_test_images.exposure.products import make_exposure
 from send_test_images.sending import numbering, spool
 from send_test_images.sending import run as sending_run
 from send_test_images.sending.options import RunRequest
 from send_test_images.sending.pipeline import refuse_in_a_starting_worker
+from send_test_images.sending.planning import PlannedBlock
 
 
-def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
-    """Run one command; its records were checked when they were built."""
+def dispatch(command: Command, *, out: TextIO, err: TextIO, resume_api: str | None = None) -> int:
+    """Run one command; its records were checked when they were built.
+
+    `resume_api` is `resume --api` (typed by the parser), until `options.Resume` carries it.
+    """
     refuse_in_a_starting_worker()
     match command:
         case Up(request, dry_run=True):
@@ -32,8 +38,11 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
         case Up(request):
             return run_up(request, out=out, err=err)
         case Resume(run_id, sending):
-            results = sending_run.resume(run_id, sending, observe=TextView(out, err))
-            return max((r.exit_code for r in results), default=ExitCode.OK)
+            view = TextView(out, err)
+            with _hinted(view):
+                results = sending_run.resume(run_id, sending, api=resume_api, observe=view)
+            code = max((r.exit_code for r in results), default=ExitCode.OK)
+            return max(code, ExitCode.FAILED) if view.skipped else code
         case Make(batch, out_dir, first_number):
             return run_make(batch, out_dir=out_dir, first_number=first_number, out=out)
         case Serve(data, host, port):
@@ -47,7 +56,33 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
 
 def run_up(request: RunRequest, *, out: TextIO, err: TextIO) -> int:
     """Generate and upload through the journal; say what happened and what is left."""
-    return sending_run.send_new(request, observe=TextView(out, err)).exit_code
+    view = TextView(out, err)
+    with _hinted(view):
+        return sending_run.send_new(request, observe=view).exit_code
+
+
+@contextmanager
+def _hinted(view: TextView) -> Iterator[None]:
+    """An error that ends a started run (a full disk, an exposure that cannot be made) keeps its
+    one line and gains the command that finishes the run once the cause is fixed."""
+    try:
+        yield
+    except SendTestImagesError as exc:
+        hint = view.resume_hint()
+        if not hint or hint in str(exc):
+            raise
+        raise _with_hint(exc, f"{exc}; once that is fixed, send the rest with: {hint}") from exc
+
+
+def _with_hint(exc: SendTestImagesError, message: str) -> SendTestImagesError:
+    """The same kind of error (and exit code) with a longer message."""
+    make: Callable[[str], SendTestImagesError] = type(exc)
+    try:
+        hinted = make(message)
+    except TypeError:
+        hinted = SendTestImagesError(message)
+    hinted.exit_code = exc.exit_code
+    return hinted
 
 
 def run_dry(request: RunRequest, *, out: TextIO) -> int:
@@ -58,7 +93,7 @@ def run_dry(request: RunRequest, *, out: TextIO) -> int:
         request.out_dir.mkdir(parents=True, exist_ok=True)
     last = numbering.last_reserved(options.site, options.inst) or 0
     numbers = range(last + 1, last + 1 + options.count)
-    specs = plan(options, numbers, seed=seed)
+    specs = PlannedBlock(options, numbers, seed=seed)
     print(f"dry run: nothing is sent; numbers from {numbers.start} are not reserved (seed {seed})", file=out)
     for spec in specs:
         exposure = make_exposure(spec)
@@ -73,7 +108,7 @@ def run_dry(request: RunRequest, *, out: TextIO) -> int:
 def run_make(options: BatchOptions, *, out_dir: Path, first_number: int, out: TextIO) -> int:
     """Write a data set to a folder; numbers are not reserved because nothing is sent."""
     seed = options.seed if options.seed is not None else new_seed()
-    specs = plan(options, range(first_number, first_number + options.count), seed=seed)
+    specs = PlannedBlock(options, range(first_number, first_number + options.count), seed=seed)
     for spec in specs:
         for path in spool.write_exposure(make_exposure(spec), out_dir):
             print(path, file=out)

@@ -20,6 +20,7 @@ from send_test_images.sending.events import (
     RunOwes,
     RunReopened,
     RunSettled,
+    RunSkipped,
     RunStarted,
     SendingStarted,
     SendingStopped,
@@ -38,6 +39,9 @@ class TextView:
         self.out = out
         self.err = err
         self._progress: Progress | None = None
+        self.run_id: str | None = None
+        """The run being sent (for the resume hint of an error that ends it)."""
+        self.skipped = 0
 
     def __call__(self, event: Event) -> None:
         out, err = self.out, self.err
@@ -51,6 +55,7 @@ class TextView:
             case SiteDone(api_url, owned=False):
                 self._say(f"look at them on the observe page: {api_url}/")
             case RunStarted():
+                self.run_id = event.run_id
                 if event.duration:
                     what = f"for {event.duration:g} s" + (
                         f" (at most {event.cap} exposure(s))" if event.cap else "")
@@ -59,11 +64,15 @@ class TextView:
                 self._say(f"sending {what} to {event.api_url}: site {event.site}, numbers from "
                           f"{event.first_number}, seed {event.seed}, run {event.run_id}", flush=True)
             case RunReopened():
+                self.run_id = event.run_id
                 self._say(f"resuming run {event.run_id} to {event.api_url}: {event.files_owed} file(s) of "
                           f"{event.exposures_owed} exposure(s) to send, {event.exposures_to_make} exposure(s) "
                           "to make first", flush=True)
             case NothingOwed(run_id):
                 self._say(f"run {run_id}: nothing left to send")
+            case RunSkipped(run_id, reason):
+                self.skipped += 1
+                print(f"{PROG}: skipped run {run_id}: {reason}", file=err, flush=True)
             case NothingToResume(runs_dir):
                 self._say(f"nothing to resume: every run in {runs_dir} has sent everything")
             case SendingStarted(stats):
@@ -90,7 +99,15 @@ class TextView:
                 left = f"{result.files_left} file(s) not sent" + (
                     f" and {result.exposures_not_made} exposure(s) not made yet" if result.exposures_not_made else ""
                 )
-                print(f"{left}; send them with: {PROG} resume {result.run_id}", file=err, flush=True)
+                if result.target_down is not None:
+                    print(f"{PROG}: stopped: the target is down ({result.target_down}); {left}; "
+                          f"send them with: {PROG} resume {result.run_id}", file=err, flush=True)
+                else:
+                    print(f"{left}; send them with: {PROG} resume {result.run_id}", file=err, flush=True)
+
+    def resume_hint(self) -> str:
+        """What to type to finish the run this view was showing, or '' when it started none."""
+        return f"{PROG} resume {self.run_id}" if self.run_id else ""
 
     def _say(self, line: str, *, flush: bool = False) -> None:
         print(line, file=self.out, flush=flush)

@@ -11,6 +11,12 @@ Two layers, protocol page §1 and §4:
 
 Both are safe to share between threads: each thread that sends gets an httpx.Client of its own
 (see `PhotonRanchClient`), and the only other shared state is the backoff's random generator.
+
+Every request also has a deadline for the whole of it (`request_deadline`). httpx's timeouts
+are per read and per write, so a server that drips a byte a second never trips them: one held
+`up --timeout 5 --retries 0` for 127 s. The deadline is kept by the connections themselves (a
+wrapped httpcore network backend bounds each read and write by the time left), and a request
+that runs out of it fails as a timeout, like a silent server.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import httpcore
 import httpx
 
 from send_test_images import __version__, defaults
@@ -42,6 +49,13 @@ DEFAULT_MIN_THROUGHPUT = 1_000_000
 """Bytes per second the S3 answer may take per byte sent, after the last byte: S3 stores large
 objects before it answers. (httpx's write timeout bounds each write of 64-128 KiB, so the body
 itself may take as long as it needs while it keeps moving.)"""
+
+DEADLINE_TIMEOUTS = 3
+"""A request's deadline allows --timeout this many times over (connecting, sending, the answer)..."""
+
+DEFAULT_MIN_UPLOAD_RATE = 100_000
+"""... plus the body at this many bytes per second at least, plus S3's time to store it (above).
+100 kB/s is a slow uplink; a server dripping an answer sends one byte a second."""
 
 WRITE_SIZE = 64 * 1024
 """Bytes a multipart body is sent in at least (but the last write): httpx reads files in 64 KiB."""
@@ -116,12 +130,12 @@ class PhotonRanchClient:
 
     @property
     def _http(self) -> httpx.Client:
-        """This thread's httpx.Client, made on first use."""
+        """This thread's httpx.Client, made on first use; its connections keep `_deadline`."""
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
             client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout),
-                transport=self._transport,
+                transport=self._transport or _deadline_transport(),
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
             )
@@ -154,7 +168,7 @@ class PhotonRanchClient:
         if info_channel is not None:
             body["info_channel"] = info_channel
         url = f"{self.api_url}/upload"
-        with _translated(ApiError, key, "the API", url, self.timeout):
+        with _deadline(request_deadline(self.timeout)), _translated(ApiError, key, "the API", url, self.timeout):
             response = self._http.post(url, json=body)
         if response.status_code != httpx.codes.OK:
             raise ApiError(
@@ -195,7 +209,10 @@ class PhotonRanchClient:
                 "POST", url, data=fields, files={"file": (filename, body)}, timeout=timeout
             )
             request.stream = _Coalesced(request.stream)
-            with _translated(StorageError, key, "S3", url, timeout.read or self.timeout):
+            with (
+                _deadline(request_deadline(self.timeout, size, self.min_throughput)),
+                _translated(StorageError, key, "S3", url, timeout.read or self.timeout),
+            ):
                 response = self._http.send(request)
             seconds = time.perf_counter() - started
         if response.status_code != httpx.codes.NO_CONTENT:
@@ -230,7 +247,7 @@ class PhotonRanchClient:
         return max(numbers, default=None)
 
     def _get_list(self, url: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        with _translated(ApiError, url, "the API", url, self.timeout):
+        with _deadline(request_deadline(self.timeout)), _translated(ApiError, url, "the API", url, self.timeout):
             response = self._http.get(url, params=params)
         if response.status_code == httpx.codes.NOT_FOUND:
             return []
@@ -247,6 +264,109 @@ class PhotonRanchClient:
         if not isinstance(rows, list):
             raise ApiError(f"{url}: the API answered without a JSON list: {_text(response)}")
         return [row for row in rows if isinstance(row, dict)]
+
+
+def request_deadline(timeout: float, size: int = 0, min_throughput: float = DEFAULT_MIN_THROUGHPUT) -> float:
+    """Seconds one request may take in all: `DEADLINE_TIMEOUTS` x --timeout, plus time for a body
+    of `size` bytes at `DEFAULT_MIN_UPLOAD_RATE` and for S3 to store it at `min_throughput`.
+
+    With --timeout 5, a 100 kB preview gets 16 s, a 30 MB FITS 345 s (at the default 30 s: 45 s
+    and 420 s): far more than a healthy upload needs, far less than a drip takes.
+    """
+    return DEADLINE_TIMEOUTS * timeout + size / DEFAULT_MIN_UPLOAD_RATE + size / min_throughput
+
+
+class _Deadline(threading.local):
+    """The monotonic time the current request of this thread must be over by (None: no limit)."""
+
+    at: float | None = None
+    seconds: float = 0.0
+
+
+_DEADLINE = _Deadline()
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Bound the requests made inside this block, in this thread, to `seconds` in all (outside
+    `_translated`, which reads it to say a timeout was the deadline's)."""
+    _DEADLINE.at, _DEADLINE.seconds = time.monotonic() + seconds, seconds
+    try:
+        yield
+    finally:
+        _DEADLINE.at = None
+
+
+def _deadline_passed() -> bool:
+    return _DEADLINE.at is not None and time.monotonic() >= _DEADLINE.at
+
+
+def _time_left(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    """`timeout`, or less when this thread's deadline is nearer; raise `expired` once it passed."""
+    if _DEADLINE.at is None:
+        return timeout
+    left = _DEADLINE.at - time.monotonic()
+    if left <= 0:
+        raise expired(f"the request took longer than its deadline of {_DEADLINE.seconds:g} s")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the current request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, _time_left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, handing out `_DeadlineStream`s."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, _time_left(timeout, httpcore.ConnectTimeout),
+                                           local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(path, _time_left(timeout, httpcore.ConnectTimeout),
+                                                   socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _deadline_transport() -> httpx.HTTPTransport:
+    """httpx's own transport, its connections made by `_DeadlineBackend`.
+
+    httpx offers no way in for a network backend, so this sets the attribute its connection pool
+    reads (httpcore 1.x); a test sends to a dripping server, so a change there cannot go unseen.
+    """
+    transport = httpx.HTTPTransport()
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
 
 
 class _Coalesced(httpx.SyncByteStream):
@@ -452,11 +572,12 @@ def _translated(
     try:
         yield
     except httpx.TimeoutException as exc:
-        raise error(
-            f"{key}: {who} did not answer within {timeout:g} s ({type(exc).__name__})",
-            key=key,
-            retryable=True,
-        ) from exc
+        if _deadline_passed():
+            message = (f"{key}: {who} did not answer within {timeout:g} s (kept busy but too slow: "
+                       f"over the {_DEADLINE.seconds:g} s deadline of the whole request)")
+        else:
+            message = f"{key}: {who} did not answer within {timeout:g} s ({type(exc).__name__})"
+        raise error(message, key=key, retryable=True) from exc
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
         raise error(
             f"{key}: lost the connection to {who} at {url}: {exc or type(exc).__name__}",

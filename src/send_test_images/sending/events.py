@@ -67,6 +67,14 @@ class NothingOwed:
 
 
 @dataclass(frozen=True)
+class RunSkipped:
+    """`resume` without a run id: this run cannot be finished now (`reason`); the others go on."""
+
+    run_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class NothingToResume:
     """`resume` without a run: every journaled run has sent everything."""
 
@@ -114,6 +122,8 @@ class RunResult:
     files_left: int
     exposures_not_made: int
     interrupted: bool
+    target_down: str | None = None
+    """Set when the run stopped early because the target could not be reached: the last error."""
 
     @property
     def owes(self) -> bool:
@@ -142,7 +152,7 @@ class RunOwes:
 
 
 Event = (
-    SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | NothingToResume | SendingStarted
+    SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | RunSkipped | NothingToResume | SendingStarted
     | SendingStopped | FileSent | FileFailed | RunSettled | RunOwes
 )
 

@@ -11,6 +11,8 @@ One JSON object per line, appended and flushed as events happen, under
     {"event": "run", "format": 1, ...}         the run: where it sends, the user's options
                                                (a versioned `records.RunRecord`)
     {"event": "plan", "numbers": [a, b], ...}  numbers a..b-1 reserved, with what re-plans them
+                                               ("stream": true for a timed run's blocks)
+    {"event": "target", "target": url}         `resume --api` sent the run somewhere else
     {"event": "exposure", "number": n, "files": [{"name", "path", "bytes"}, ...]}
     {"event": "sent", "name": ..., "key": ..., "attempts": k}
     {"event": "failed", "name": ..., "error": ...}        (for the record; still owed)
@@ -19,6 +21,13 @@ One JSON object per line, appended and flushed as events happen, under
 
 Appending, never rewriting, means a crash can at worst tear the last line, which is ignored: it
 can only lose a `sent` mark, and then that file is sent once more (to the same key, same bytes).
+A torn line is never followed by good ones, which would make the journal unreadable for good
+(a disk that filled up mid-line used to do that: "corrupt at line 158" once space came back):
+a write that fails is cut back to the last whole line before anything else is written, and a
+process that reopens a journal first cuts a torn last line off (or ends a whole one that only
+lacks its newline). A `plan` or `exposure` line that was cut back was never acted on: its
+exposure is not sent before its line is written, so the numbers stay owed (made again,
+identically, by `resume`).
 A lock file keeps two processes from sending the same run at once.
 """
 
@@ -33,7 +42,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import filelock
 
@@ -67,6 +76,8 @@ class PlanEntry:
     seed: int
     now: str
     time: str | None
+    stream: bool = False
+    """A block of a timed run (--duration): reserved in case the run got that far."""
 
     @property
     def numbers(self) -> range:
@@ -91,17 +102,39 @@ class RunState:
     failures: dict[str, str] = field(default_factory=dict)
     trimmed_after: int | None = None
     done: bool = False
+    target: str | None = None
+    """Where `resume --api` last sent the run (None: where it started, the run line's target)."""
 
     def numbers(self) -> list[int]:
         """Every number the run still means to use (trimmed ones are spent, not owed)."""
-        every = [n for plan in self.plans for n in plan.numbers]
-        if self.trimmed_after is not None:
-            every = [n for n in every if n <= self.trimmed_after]
-        return every
+        return list(self.iter_numbers())
+
+    def iter_numbers(self) -> Iterator[int]:
+        """`numbers()` one at a time: a run of 200 million numbers is not a list of them."""
+        for plan in self.plans:
+            numbers = plan.numbers
+            if self.trimmed_after is not None:
+                numbers = range(numbers.start, max(numbers.start, min(numbers.stop, self.trimmed_after + 1)))
+            yield from numbers
 
     def ungenerated(self) -> list[int]:
         """Numbers whose exposure was never made (the run stopped before it got there)."""
-        return [n for n in self.numbers() if n not in self.exposures]
+        return list(self.iter_ungenerated())
+
+    def iter_ungenerated(self) -> Iterator[int]:
+        return (n for n in self.iter_numbers() if n not in self.exposures)
+
+    def count_ungenerated(self) -> int:
+        return sum(1 for _ in self.iter_ungenerated())
+
+    @property
+    def timed(self) -> bool:
+        """A --duration run: it promised a stream, so numbers it never reached are not owed."""
+        return any(plan.stream for plan in self.plans)
+
+    def last_made(self) -> int | None:
+        """The highest number whose exposure was made (journaled), if any."""
+        return max(self.exposures, default=None)
 
     def unsent(self) -> dict[int, list[FileEntry]]:
         """Made but not yet sent, by exposure number, in the order they were made."""
@@ -117,7 +150,7 @@ class RunState:
 
     @property
     def finished(self) -> bool:
-        return self.done or (not self.ungenerated() and not self.unsent() and bool(self.plans))
+        return self.done or (bool(self.plans) and not self.unsent() and next(self.iter_ungenerated(), None) is None)
 
     @property
     def record(self) -> RunRecord:
@@ -158,7 +191,11 @@ def list_runs() -> list[str]:
 
 
 def read(run_id: str) -> RunState:
-    """Read a journal back; a torn last line (a crash mid-write) is ignored."""
+    """Read a journal back; a torn last line (a crash mid-write) is ignored.
+
+    A torn line followed by good ones is still refused as corruption: this version never writes
+    one (see the module docstring), so one there means the file was changed by something else.
+    """
     path = journal_path(run_id)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -193,7 +230,8 @@ def _apply(state: RunState, event: dict[str, Any]) -> None:
     kind = event.get("event")
     if kind == "plan":
         start, stop = event["numbers"]
-        entry = PlanEntry(int(start), int(stop), int(event["seed"]), event["now"], event.get("time"))
+        entry = PlanEntry(int(start), int(stop), int(event["seed"]), event["now"], event.get("time"),
+                          bool(event.get("stream", False)))
         for stamp in (entry.now, entry.time):  # re-planning reads them: a bad one is corruption here
             if stamp is not None:
                 dt.datetime.fromisoformat(stamp)
@@ -209,17 +247,25 @@ def _apply(state: RunState, event: dict[str, Any]) -> None:
         state.trimmed_after = event["last"]
     elif kind == "done":
         state.done = True
+    elif kind == "target":
+        if not isinstance(event["target"], str):
+            raise TypeError("target")
+        state.target = event["target"]
 
 
 class Journal:
     """An open journal, appended to by one process; safe to share between threads."""
 
-    def __init__(self, run_id: str, handle: TextIO, lock: filelock.BaseFileLock) -> None:
+    def __init__(self, run_id: str, fd: int, lock: filelock.BaseFileLock) -> None:
         self.run_id = run_id
-        self._handle = handle
+        self._fd = fd
         self._lock = lock
         self._mutex = threading.Lock()
         self._closed = False
+        self._good = os.lseek(fd, 0, os.SEEK_END)
+        """Bytes of whole lines: a failed write is cut back to this."""
+        self._broken: str | None = None
+        """Why nothing more may be written (a failed write could not be cut back)."""
 
     @classmethod
     def create(cls, record: RunRecord) -> Journal:
@@ -230,7 +276,7 @@ class Journal:
 
     @classmethod
     def reopen(cls, run_id: str) -> Journal:
-        """Append to an existing run's journal (for `resume`)."""
+        """Append to an existing run's journal (for `resume`), after mending a torn last line."""
         return cls._open(run_id, mode="a")
 
     @classmethod
@@ -243,28 +289,41 @@ class Journal:
             raise JournalError(
                 f"run {run_id} is being sent by another process right now: wait for it to finish"
             ) from None
+        flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT | os.O_EXCL if mode == "x" else 0)
         try:
-            handle = path.open(mode, encoding="utf-8")
+            fd = os.open(path, flags, 0o644)
+            try:
+                if mode == "a":
+                    _mend_torn_tail(fd, path)
+            except BaseException:
+                os.close(fd)
+                raise
         except OSError as exc:
             lock.release()
             raise JournalError(f"cannot write the journal {path}: {exc.strerror or exc}") from exc
-        return cls(run_id, handle, lock)
+        return cls(run_id, fd, lock)
 
     @property
     def path(self) -> Path:
         return journal_path(self.run_id)
 
-    def add_plan(self, numbers: range, *, seed: int, now: dt.datetime, time: dt.datetime | None) -> None:
-        self._write(
-            {
-                "event": "plan",
-                "numbers": [numbers.start, numbers.stop],
-                "seed": seed,
-                "now": now.isoformat(),
-                "time": time.isoformat() if time else None,
-            },
-            durable=True,
-        )
+    def add_plan(
+        self, numbers: range, *, seed: int, now: dt.datetime, time: dt.datetime | None, stream: bool = False
+    ) -> None:
+        event: dict[str, Any] = {
+            "event": "plan",
+            "numbers": [numbers.start, numbers.stop],
+            "seed": seed,
+            "now": now.isoformat(),
+            "time": time.isoformat() if time else None,
+        }
+        if stream:  # only then: journals of counted runs read exactly as before
+            event["stream"] = True
+        self._write(event, durable=True)
+
+    def retarget(self, target: str) -> None:
+        """`resume --api URL`: from now on the run sends there (and later resumes too)."""
+        self._write({"event": "target", "target": target}, durable=True)
 
     def add_exposure(self, number: int, files: list[FileEntry]) -> None:
         """Written before any of these files is sent: from here on they are owed."""
@@ -284,18 +343,31 @@ class Journal:
         self._write({"event": "done"}, durable=True)
 
     def _write(self, event: dict[str, Any], *, durable: bool = False) -> None:
-        """One line per event; `durable` ones also reach the disk before we go on."""
-        line = json.dumps(event, separators=(",", ":")) + "\n"
+        """One whole line per event, or none; `durable` ones also reach the disk before we go on.
+
+        A write that fails part-way (a full disk) is cut back to the last whole line, so the
+        next line, written once there is space, does not follow a torn one.
+        """
+        line = (json.dumps(event, separators=(",", ":")) + "\n").encode("utf-8")
         with self._mutex:
             if self._closed:  # an upload that outlived Ctrl-C: unrecorded, so it stays owed
                 return
+            if self._broken is not None:
+                raise JournalError(self._broken)
             try:
-                self._handle.write(line)
-                self._handle.flush()
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(self._fd, view):]
                 if durable:
-                    os.fsync(self._handle.fileno())
+                    os.fsync(self._fd)
             except OSError as exc:
-                raise JournalError(f"cannot write the journal {self.path}: {exc.strerror or exc}") from exc
+                message = f"cannot write the journal {self.path}: {exc.strerror or exc}"
+                try:
+                    os.ftruncate(self._fd, self._good)
+                except OSError:
+                    self._broken = message
+                raise JournalError(message) from exc
+            self._good += len(line)
 
     def close(self) -> None:
         with self._mutex:
@@ -303,9 +375,8 @@ class Journal:
                 return
             self._closed = True
             with contextlib.suppress(OSError):
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-            self._handle.close()
+                os.fsync(self._fd)
+            os.close(self._fd)
         self._lock.release()
 
     def __enter__(self) -> Journal:
@@ -313,6 +384,40 @@ class Journal:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _mend_torn_tail(fd: int, path: Path) -> None:
+    """Before appending: cut off a torn last line (a crash mid-write), or end a whole one.
+
+    The reader ignores a torn last line anyway, so cutting it loses nothing it would have used;
+    appending after it would make it a torn line in the middle, which the reader must refuse.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    with path.open("rb") as f:
+        tail_start = max(0, size - _TAIL_SCAN)
+        while True:
+            f.seek(tail_start)
+            tail = f.read(size - tail_start)
+            cut = tail.rfind(b"\n")
+            if cut >= 0 or tail_start == 0:
+                break
+            tail_start = max(0, tail_start - _TAIL_SCAN)
+    if tail.endswith(b"\n"):
+        return
+    last = tail[cut + 1:]
+    try:
+        json.loads(last)
+    except ValueError:
+        os.ftruncate(fd, tail_start + cut + 1)
+    else:
+        os.write(fd, b"\n")
+    os.fsync(fd)
+
+
+_TAIL_SCAN = 64 * 1024
+"""Bytes read back at a time from the end of a journal to find its last newline."""
 
 
 @contextlib.contextmanager

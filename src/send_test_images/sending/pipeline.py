@@ -12,6 +12,18 @@ generator writes them to the spool), never as bytes through a pipe.
 An exposure is released to the uploaders in number order, once its files are on disk and its
 journal line is written. A file is marked sent only after S3's 204. Stopping (Ctrl-C, the end of
 --duration) lets the upload in flight finish, and everything not marked sent stays owed.
+
+Two more ways to stop, so a broken run ends in seconds with one line instead of a traceback or
+minutes of failures:
+
+- the target is down: `BREAKER_FAILURES` files in a row given up on for a connection-kind reason
+  (refused, reset, timeout, 5xx after the retries; not a 4xx refusal of one file) stop the run
+  like Ctrl-C does, and `Outcome.target_down` says why. A dead `weed` under `serve` used to keep
+  `up` generating and failing for 524 s (3660 failed tries).
+- the run cannot go on (an exposure cannot be made or spooled, the journal cannot be written: a
+  full disk): the pipeline halts the same way and `run()` raises that one error.
+
+Generator processes die with this process (`lifeline`), even when it is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -31,10 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from send_test_images import defaults
-from send_test_images.errors import GenerationError, UploadError
+from send_test_images.errors import GenerationError, SendTestImagesError, UploadError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.sending import spool
+from send_test_images.sending import lifeline, spool
 from send_test_images.sending.client import Uploader
 from send_test_images.sending.events import FileFailed, FileSent, Observer, ignore
 from send_test_images.sending.journal import FileEntry, Journal
@@ -47,11 +59,19 @@ FILES_QUEUED_PER_UPLOADER = 4
 START_METHOD = "forkserver"
 """Workers fork from a server that already imported numpy and astropy (~0.4 s each otherwise),
 and not from this process with its threads and sockets."""
-PRELOAD = ["send_test_images.sending.spool"]
+PRELOAD = ["send_test_images.sending.forkserver_preload", "send_test_images.sending.spool"]
+"""Imported by the forkserver before it forks workers; the first one makes it die with this
+process and ignore Ctrl-C (see `lifeline`), as early as possible."""
 DEFAULT_HALT_GRACE = 5.0
 """Seconds Ctrl-C waits for uploads in flight; one that takes longer is left to finish or not,
 and stays owed either way (its 204 would arrive after the journal is closed)."""
 
+
+BREAKER_FAILURES = 5
+"""Files in a row given up on because the target could not be reached, before the run stops.
+A file counts only once its 1 + --retries tries (with backoff) are spent, so a brief hiccup is
+absorbed by the retries; a file refused with a 4xx does not count, and any success starts the
+count again. Five in a row means the target stayed unreachable through several backoffs."""
 
 WORKERS_DIED = (
     "a generation worker process died; if you call send_test_images from your own script, put the call "
@@ -101,6 +121,8 @@ class Outcome:
     interrupted: bool = False
     out_of_time: bool = False
     last_released: int | None = None
+    target_down: str | None = None
+    """Why the run stopped early because the target could not be reached (the last error)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +158,7 @@ class Pipeline:
             api_url,
             **(uploader_options or {}),
             sleep=self._backoff_sleep,
-            on_retry=stats.retried,
+            on_retry=self._retried,
         )
         self._threads = [
             threading.Thread(target=self._upload_loop, name=f"upload-{i}", daemon=True)
@@ -145,6 +167,12 @@ class Pipeline:
         self._released = 0
         self._started = 0.0
         self._outcome = Outcome()
+        self._fatal: SendTestImagesError | None = None
+        self._unreachable_in_a_row = 0
+        self._breaker_lock = threading.Lock()
+        self._per_thread = threading.local()
+        self._pending_numbers: deque[int] = deque()
+        """The numbers of the exposures being made, in the order of their futures."""
 
     # -- the main thread ------------------------------------------------------------------
 
@@ -154,40 +182,66 @@ class Pipeline:
         for thread in self._threads:
             thread.start()
         try:
-            if all(self._release(number, files, journal=False) for number, files in owed):
-                self._generate_and_release(iter(specs))
-            for _ in self._threads:
-                self._queue.put(None)
-            for thread in self._threads:
-                thread.join()
+            try:
+                if all(self._release(number, files, journal=False) for number, files in owed):
+                    self._generate_and_release(iter(specs))
+            except SendTestImagesError as exc:  # cannot make, spool or journal: stop, then say so
+                self._fail(exc)
+            if self._fatal is not None:
+                self._halt()
+            else:
+                for _ in self._threads:
+                    self._queue.put(None)
+                for thread in self._threads:
+                    thread.join()
         except KeyboardInterrupt:
             self._outcome.interrupted = True
             with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
                 self._halt()
         finally:
             self._uploader.close()
+        if self._fatal is not None:
+            raise self._fatal
         return self._outcome
+
+    def _fail(self, error: SendTestImagesError) -> None:
+        """The run cannot go on (from any thread): the first such error is the one told."""
+        with self._breaker_lock:
+            if self._fatal is None:
+                self._fatal = error
+        self._stop.set()
 
     def _generate_and_release(self, specs: Iterator[ExposureSpec]) -> None:
         workers = self.settings.workers
         pool = _make_pool(workers) if workers > 0 else None
         ahead = max(1, workers * AHEAD_PER_WORKER)
         pending: deque[Future[spool.SpooledExposure]] = deque()
+        self._pending_numbers.clear()
         try:
             exhausted = False
             while True:
+                if self._stop.is_set():  # the target is down, or an upload thread hit a dead end
+                    return
                 while not exhausted and len(pending) < ahead:
-                    spec = next(specs, None)
+                    spec = _next_spec(specs)
                     if spec is None:
                         exhausted = True
                     else:
                         pending.append(self._submit(pool, spec))
+                        self._pending_numbers.append(spec.number)
                 if not pending:
                     return
+                spec_number = self._pending_numbers.popleft()
                 try:
                     made = pending.popleft().result()
                 except BrokenProcessPool as exc:
                     raise GenerationError(WORKERS_DIED) from exc
+                except SendTestImagesError:
+                    raise
+                except Exception as exc:  # any bug or full disk in a worker: one line
+                    raise GenerationError(
+                        f"exposure {spec_number} could not be made: {_describe(exc)}"
+                    ) from exc
                 if not self._release(made.number, made.files, journal=True):
                     _discard(made.files)
                     return
@@ -205,7 +259,10 @@ class Pipeline:
         if pool is not None:
             return pool.submit(spool.spool_exposure, spec, self.spool_dir, keep_truth)
         future: Future[spool.SpooledExposure] = Future()
-        future.set_result(spool.spool_exposure(spec, self.spool_dir, keep_truth))
+        try:
+            future.set_result(spool.spool_exposure(spec, self.spool_dir, keep_truth))
+        except Exception as exc:  # told like a worker's, when its turn comes
+            future.set_exception(exc)
         return future
 
     def _release(self, number: int, files: list[FileEntry], *, journal: bool) -> bool:
@@ -218,6 +275,8 @@ class Pipeline:
             return False
         if (wait := due - time.monotonic()) > 0:
             self._stop.wait(wait)
+        if self._stop.is_set():
+            return False
         if deadline is not None and time.monotonic() >= deadline:
             self._outcome.out_of_time = True
             return False
@@ -260,22 +319,54 @@ class Pipeline:
     def _send(self, job: _FileJob) -> None:
         settings = self.settings
         key = f"{settings.s3_directory}/{job.entry.name}"
+        self._per_thread.retries = 0
         try:
             result = self._uploader.send(
                 job.entry.path, job.entry.name, settings.s3_directory, settings.info_channel
             )
         except _Stopped:
+            self.stats.stopped(self._per_thread.retries)
             return
         except UploadError as exc:
-            self.journal.mark_failed(job.entry.name, str(exc))
-            self.stats.failed(exc)
+            self.stats.failed(exc, retries=self._per_thread.retries)
             self.observe(FileFailed(key, exc))
+            self._count_unreachable(exc)
+            self._journal(self.journal.mark_failed, job.entry.name, str(exc))
             return
-        self.journal.mark_sent(job.entry.name, result.key, result.attempts)
+        with self._breaker_lock:
+            self._unreachable_in_a_row = 0
+        # Sent but not journaled (a full disk): it stays owed, and resume sends the same bytes
+        # to the same key again.
+        if not self._journal(self.journal.mark_sent, job.entry.name, result.key, result.attempts):
+            return
         if not settings.keep_files:
             spool.discard(job.entry.path)
         self.stats.sent(job.number, result)
         self.observe(FileSent(result))
+
+    def _journal(self, write: Any, *args: Any) -> bool:
+        """A journal write from an upload thread; a failure stops the run (it is raised by `run`)."""
+        try:
+            write(*args)
+        except SendTestImagesError as exc:
+            self._fail(exc)
+            return False
+        return True
+
+    def _count_unreachable(self, error: UploadError) -> None:
+        """The circuit breaker: enough files in a row that could not reach the target stop the run."""
+        unreachable = error.retryable and (error.status is None or error.status >= 500)
+        with self._breaker_lock:
+            self._unreachable_in_a_row = self._unreachable_in_a_row + 1 if unreachable else 0
+            tripped = self._unreachable_in_a_row >= BREAKER_FAILURES and self._outcome.target_down is None
+            if tripped:
+                self._outcome.target_down = str(error)
+        if tripped:
+            self._stop.set()
+
+    def _retried(self, error: UploadError) -> None:
+        self.stats.retried(error)
+        self._per_thread.retries = getattr(self._per_thread, "retries", 0) + 1
 
     def _backoff_sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -287,9 +378,47 @@ def _discard(files: list[FileEntry]) -> None:
         spool.discard(entry.path)
 
 
-def _ignore_sigint() -> None:
-    """Ctrl-C is the main process's to handle; a worker dying of it would only print noise."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _next_spec(specs: Iterator[ExposureSpec]) -> ExposureSpec | None:
+    """The next spec, or None at the end; specs are planned as they are asked for (lazily), so a
+    value no planning check caught (a clock out of range on resume, say) is one line here too."""
+    try:
+        return next(specs, None)
+    except SendTestImagesError:
+        raise
+    except Exception as exc:
+        raise GenerationError(f"the next exposure could not be planned: {_describe(exc)}") from exc
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> None:
+    """Start the forkserver with SIGINT blocked, so it never sees a Ctrl-C, from its first instant.
+
+    A terminal's Ctrl-C reaches the whole process group. The forkserver ignores SIGINT only once
+    its imports are done (its own and `PRELOAD`, about a second), and a Ctrl-C before that printed
+    a KeyboardInterrupt traceback from inside multiprocessing. A blocked signal stays blocked
+    across fork and exec, so the forkserver, and every worker it forks, is born deaf to it; here
+    the mask is restored right after the spawn and a Ctrl-C that came meanwhile is delivered
+    then. (multiprocessing's resource tracker is started the same way, bpo-33613.)
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    if not hasattr(signal, "pthread_sigmask"):
+        forkserver.ensure_running()
+        return
+    # First the tracker the forkserver starts: it *unblocks* SIGINT after its own spawn.
+    resource_tracker.ensure_running()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _describe(error: BaseException) -> str:
+    """An exception as one line: its own words, with its type when they do not say it."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _make_pool(workers: int) -> ProcessPoolExecutor:
@@ -298,4 +427,5 @@ def _make_pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context(method)
     if method == START_METHOD:
         context.set_forkserver_preload(PRELOAD)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+        _start_forkserver_deaf_to_ctrl_c()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=lifeline.worker_started)

@@ -10,6 +10,8 @@
 
 `up` and `resume` are the two ways through it: `send_new(request)` and `resume(run_id)`, each a
 few lines, so a new run and a resumed one settle, count and report in the very same code.
+Exposures are planned one at a time (`planning.PlannedBlock`), for a new run and a resumed one:
+memory does not grow with `-r`.
 `connect` gives the API URL, starting the local site for `local`. Nothing here prints: each step
 is told to an observer as a typed event (sending/events.py), and the results are returned.
 """
@@ -18,19 +20,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from send_test_images import defaults, paths
+from send_test_images.errors import JournalError, SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions, parse_time
-from send_test_images.exposure.plan import DEFAULT_OVERHEAD, new_seed, plan, template_spec
+from send_test_images.exposure.plan import DEFAULT_OVERHEAD, new_seed, template_spec
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import journal as journal_mod
 from send_test_images.sending import numbering, spool, targets
 from send_test_images.sending.client import PhotonRanchClient
 from send_test_images.sending.events import (
+    Event,
     NothingOwed,
     NothingToResume,
     Observer,
@@ -38,6 +43,7 @@ from send_test_images.sending.events import (
     RunReopened,
     RunResult,
     RunSettled,
+    RunSkipped,
     RunStarted,
     SendingStarted,
     SendingStopped,
@@ -48,6 +54,7 @@ from send_test_images.sending.events import (
 from send_test_images.sending.journal import FileEntry, Journal, RunState
 from send_test_images.sending.options import RunRequest, SendOptions
 from send_test_images.sending.pipeline import Outcome, Pipeline, SendSettings, refuse_in_a_starting_worker
+from send_test_images.sending.planning import PlannedBlock
 from send_test_images.sending.records import RunRecord
 from send_test_images.sending.summary import RunStats, summarize, write_report
 
@@ -86,10 +93,14 @@ def connect(target: str, data: Path | None, observe: Observer = ignore) -> Itera
 
 
 def check(request: RunRequest) -> int:
-    """Plan the whole run once, so any bad value is refused before anything starts; the run's seed."""
+    """Plan the run's first and last exposure, so any bad value is refused before anything starts
+    (every option, and a clock that would run out of range); the run's seed.
+
+    Not every exposure: `-r 200000000` would take minutes, and the specs in between add nothing.
+    """
     batch = request.batch
     seed = batch.seed if batch.seed is not None else new_seed()
-    plan(batch, range(1, 1 + batch.count), seed=seed)
+    PlannedBlock(batch, range(1, 1 + batch.count), seed=seed).check()
     return seed
 
 
@@ -112,38 +123,90 @@ def unfinished_runs() -> list[str]:
     return [r for r in journal_mod.list_runs() if not journal_mod.read(r).finished]
 
 
+def unfinished_runs_or_skip(observe: Observer) -> list[str]:
+    """`unfinished_runs`, except that a journal that cannot be read is told (`RunSkipped`), not raised."""
+    owing = []
+    for one in journal_mod.list_runs():
+        try:
+            finished = journal_mod.read(one).finished
+        except SendTestImagesError as exc:
+            observe(RunSkipped(one, str(exc)))
+            continue
+        if not finished:
+            owing.append(one)
+    return owing
+
+
 def resume(
-    run_id: str | None, sending: SendOptions | None = None, *, observe: Observer = ignore
+    run_id: str | None,
+    sending: SendOptions | None = None,
+    *,
+    api: str | None = None,
+    observe: Observer = ignore,
 ) -> list[RunResult]:
     """`resume`: finish the given run (or every unfinished one), each to the API it used.
 
-    Stops after a run that Ctrl-C interrupted; a run with nothing left gives no result.
+    `api` (`resume --api`, a run id only) sends the run somewhere else from now on: the site
+    moved, say, to another port; the journal records it, so a later resume goes there too.
+
+    Stops after a run that Ctrl-C interrupted; a run with nothing left gives no result. Without a
+    run id, a run that cannot be finished (its journal unreadable, its exposures impossible to
+    make: a run that crashed after reserving) is told as `RunSkipped`, with why, and the others
+    are still finished; the caller's exit code should say something was skipped.
     """
     refuse_in_a_starting_worker()
     sending = sending or SendOptions()
+    if api is not None and run_id is None:
+        raise UsageError(
+            "resume --api is not allowed without a run id: name the run that moved (`resume RUN_ID --api URL`)"
+        )
     if run_id is not None:
         run_ids = [journal_mod.check_run_id(run_id)]
     else:
-        run_ids = unfinished_runs()
+        skipped: list[RunSkipped] = []
+
+        def tell(event: Event) -> None:
+            if isinstance(event, RunSkipped):
+                skipped.append(event)
+            observe(event)
+
+        run_ids = unfinished_runs_or_skip(tell)
         if not run_ids:
-            observe(NothingToResume(journal_mod.runs_dir()))
+            if not skipped:  # "every run has sent everything" would not be true
+                observe(NothingToResume(journal_mod.runs_dir()))
             return []
     results: list[RunResult] = []
     for one in run_ids:
-        state = journal_mod.read(one)
-        if state.done:
-            observe(NothingOwed(one))
+        try:
+            result = _resume_one(one, sending, api, observe)
+        except SendTestImagesError as exc:
+            if run_id is not None:
+                raise
+            observe(RunSkipped(one, str(exc)))
             continue
-        record = state.record  # refused here, before anything starts, if this version cannot read it
-        with (
-            connect(record.target, record.data, observe) as api_url,
-            Run.reopen(one, api_url, sending, observe=observe) as run,
-        ):
-            result = run.settle(run.send())
+        if result is None:
+            continue
         results.append(result)
         if result.exit_code == ExitCode.INTERRUPTED:
             break
     return results
+
+
+def _resume_one(run_id: str, sending: SendOptions, api: str | None, observe: Observer) -> RunResult | None:
+    state = journal_mod.read(run_id)
+    if state.done:
+        observe(NothingOwed(run_id))
+        return None
+    record = state.record  # refused here, before anything starts, if this version cannot read it
+    target = api if api is not None else state.target or record.target
+    if api is not None and api != (state.target or record.target):
+        with journal_mod.opened(run_id) as journal:
+            journal.retarget(api)
+    with (
+        connect(target, record.data, observe) as api_url,
+        Run.reopen(run_id, api_url, sending, observe=observe) as run,
+    ):
+        return run.settle(run.send())
 
 
 class Run:
@@ -230,30 +293,36 @@ class Run:
         try:
             state = journal_mod.read(run_id)  # again, now that we hold the lock
             record = state.record
-            specs_by_number = replan(record.options, state)
+            if state.timed and state.trimmed_after is None:
+                # A timed run that was killed: it promised a stream, not a count. What it never
+                # made is not owed (as at the normal end of a timed run); what it made is.
+                last = state.last_made()
+                state.trimmed_after = last if last is not None else state.plans[0].start - 1
+                journal.trim(state.trimmed_after)
             owed: Owed = []
-            remake: list[int] = list(state.ungenerated())
+            cleared: list[int] = []
             for number, files in state.unsent().items():
                 if all(Path(f.path).is_file() for f in files):
                     owed.append((number, files))
                 else:  # the spool was cleared: make the same exposure again, under the same names
-                    remake.append(number)
-            specs = [specs_by_number[n] for n in sorted(remake)]
+                    cleared.append(number)
+            to_make = len(cleared) + state.count_ungenerated()
+            specs = replan_numbers(record.options, state, heapq.merge(sorted(cleared), state.iter_ungenerated()))
             settings = SendSettings(
                 s3_directory=record.s3_directory,
                 info_channel=record.info_channel,
                 concurrency=sending.concurrency,
-                workers=min(sending.workers, len(specs)),
+                workers=min(sending.workers, to_make),
                 rate=sending.rate,
                 keep_files=record.out_dir is not None,
                 keep_truth=record.out_dir is not None and record.options.truth,
             )
-            observe(RunReopened(run_id, api_url, sum(len(f) for _, f in owed), len(owed), len(specs)))
+            observe(RunReopened(run_id, api_url, sum(len(f) for _, f in owed), len(owed), to_make))
         except BaseException:
             journal.close()
             raise
         return cls(journal, record, api_url, settings, sending, owed=owed, specs=specs,
-                   planned=len(owed) + len(specs), observe=observe)
+                   planned=len(owed) + to_make, observe=observe)
 
     def send(self) -> Outcome:
         """Send what is owed, then make and send every planned exposure; counted in `self.stats`."""
@@ -278,12 +347,13 @@ class Run:
         `RunSettled`, the --report file, and `RunOwes` when something is left.
         """
         state = journal_mod.read(self.run_id)
-        if self.settings.duration is not None and (outcome.out_of_time or outcome.interrupted):
+        stopped = outcome.out_of_time or outcome.interrupted or outcome.target_down is not None
+        if self.settings.duration is not None and stopped:
             last = outcome.last_released if outcome.last_released is not None else state.plans[0].start - 1
             self.journal.trim(last)
             state.trimmed_after = last
         files_left = state.files_left()
-        made_left = len(state.ungenerated())
+        made_left = state.count_ungenerated()
         if not files_left and not made_left:
             self.journal.mark_done()
             if not self.settings.keep_files:
@@ -293,7 +363,7 @@ class Run:
             exposures_not_made=made_left, interrupted=outcome.interrupted,
         )
         result = RunResult(self.run_id, self.api_url, self.stats, summary, files_left, made_left,
-                           outcome.interrupted)
+                           outcome.interrupted, outcome.target_down)
         self.observe(RunSettled(result))
         if self.sending.report is not None:
             write_report(self.sending.report, summary)
@@ -313,17 +383,31 @@ class Run:
 
 def replan(options: BatchOptions, state: RunState) -> dict[int, ExposureSpec]:
     """The specs of every journaled plan, exactly as first planned (same numbers, seeds, times)."""
-    specs: dict[int, ExposureSpec] = {}
-    for entry in state.plans:
-        block = replace(
-            options,
-            repeat=len(entry.numbers) // options.smartstack,
-            time=parse_time(entry.time) if entry.time is not None else None,
-        )
-        now = dt.datetime.fromisoformat(entry.now)
-        for spec in plan(block, entry.numbers, seed=entry.seed, now=now):
-            specs[spec.number] = spec
-    return specs
+    return {spec.number: spec for spec in replan_numbers(options, state, state.iter_numbers())}
+
+
+def replan_numbers(options: BatchOptions, state: RunState, numbers: Iterable[int]) -> Iterator[ExposureSpec]:
+    """The specs of `numbers` (ascending, all journaled), exactly as first planned, one at a time."""
+    entries = sorted(state.plans, key=lambda entry: entry.start)  # the counter only moves forward
+    at = 0
+    block: PlannedBlock | None = None
+    for number in numbers:
+        while at < len(entries) and number >= entries[at].stop:
+            at, block = at + 1, None
+        if at == len(entries) or number < entries[at].start:
+            raise JournalError(f"run {state.run_id}: number {number} is in none of its plans ({state.path})")
+        if block is None:
+            block = _planned_block(options, entries[at])
+        yield block.spec(number - entries[at].start)
+
+
+def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> PlannedBlock:
+    block = replace(
+        options,
+        repeat=len(entry.numbers) // options.smartstack,
+        time=parse_time(entry.time) if entry.time is not None else None,
+    )
+    return PlannedBlock(block, entry.numbers, seed=entry.seed, now=dt.datetime.fromisoformat(entry.now))
 
 
 class _Blocks:
@@ -350,7 +434,7 @@ class _Blocks:
         self.server_highest = server_highest
         self.timed = duration is not None
         self.left = cap if self.timed else options.repeat
-        self._first: list[ExposureSpec] | None = None
+        self._first: PlannedBlock | None = None
         self._blocks = 0
         self._planned = 0
         template = template_spec(options, 1, seed=seed)
@@ -358,9 +442,9 @@ class _Blocks:
 
     def reserve_first(self) -> range:
         self._first = self._reserve()
-        return range(self._first[0].number, self._first[-1].number + 1)
+        return self._first.numbers
 
-    def _reserve(self) -> list[ExposureSpec]:
+    def _reserve(self) -> PlannedBlock:
         exposures = defaults.DURATION_BLOCK if self.timed else self.options.repeat
         if self.left is not None:
             exposures = min(exposures, self.left)
@@ -375,8 +459,8 @@ class _Blocks:
         seed = self.seed if self._blocks == 0 else new_seed()
         self._blocks += 1
         now = dt.datetime.now(dt.UTC)
-        self.journal.add_plan(numbers, seed=seed, now=now, time=block.time)
-        return plan(block, numbers, seed=seed, now=now)
+        self.journal.add_plan(numbers, seed=seed, now=now, time=block.time, stream=self.timed)
+        return PlannedBlock(block, numbers, seed=seed, now=now)
 
     def specs(self) -> Iterator[ExposureSpec]:
         block = self._first if self._first is not None else self._reserve()

@@ -95,12 +95,23 @@ class RunStats:
         with self._lock:
             self.errors[error_kind(error)] += 1
 
-    def failed(self, error: SendTestImagesError) -> None:
-        """A file given up on for this run (it stays owed in the journal)."""
+    def failed(self, error: SendTestImagesError, retries: int = 0) -> None:
+        """A file given up on for this run (it stays owed in the journal) after `retries` retries.
+
+        Those retries count in `retries` as a sent file's do: a run against a dead server used to
+        say "0 retries" after thousands of them.
+        """
         with self._lock:
             self.files_failed += 1
+            self.retries += retries
             kind = error_kind(error) if isinstance(error, UploadError) else type(error).__name__
             self.errors[kind] += 1
+
+    def stopped(self, retries: int) -> None:
+        """A file left mid-retry because the run stopped (Ctrl-C, the target down): still owed,
+        and the retries it made are counted like any other."""
+        with self._lock:
+            self.retries += retries
 
     def stop_clock(self) -> None:
         self.finished = time.monotonic()
