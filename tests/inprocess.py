@@ -61,7 +61,7 @@ def resume(run_id: str | None = None, *, uploads: dict[str, Any] | None = None, 
            **sending: Any) -> Ran:
     """`resume [RUN_ID] [--api API]` in process."""
     out, err = io.StringIO(), io.StringIO()
-    code = commands.dispatch(Resume(run_id, send_options(uploads, **sending)), out=out, err=err, resume_api=api)
+    code = commands.dispatch(Resume(run_id, send_options(uploads, **sending), api=api), out=out, err=err)
     return Ran(code, out.getvalue(), err.getvalue())
 
 

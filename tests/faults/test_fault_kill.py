@@ -20,11 +20,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from faultkit import alive, descendants
 
 from send_test_images.exitcodes import ExitCode
 from send_test_images.sending import journal
 
+from faultkit import alive, descendants
 from inprocess import CAMERA, resume
 from loopback_server import LoopbackServer
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultkit import bucket_keys, s3_client
 
 from send_test_images.localsite import LocalSite
 from send_test_images.localsite.s3server import DEFAULT_BUCKET
 from send_test_images.sending import journal
 
 from fault_proxy import FaultProxy, LoseAnswer
+from faultkit import bucket_keys, s3_client
 from inprocess import up
 
 pytestmark = pytest.mark.s3

@@ -15,12 +15,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from faultkit import PROC, bucket_keys, children_named
 
 from send_test_images.exitcodes import ExitCode
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import journal
 
+from faultkit import PROC, bucket_keys, children_named
 from inprocess import FILES, resume, up
 
 pytestmark = [

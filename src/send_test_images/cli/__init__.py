@@ -233,8 +233,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         command = options.from_args(args)  # every value checked: nothing has started yet
         from send_test_images.cli import commands  # late: keeps `-h` fast and free of numpy/astropy imports
 
-        resume_api = args.api if args.command == "resume" else None  # not in options.Resume (yet)
-        return commands.dispatch(command, out=out, err=err, resume_api=resume_api)
+        return commands.dispatch(command, out=out, err=err)
     except SendTestImagesError as exc:
         print(f"{PROG}: error: {exc}", file=err)
         return exc.exit_code

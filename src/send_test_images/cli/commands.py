@@ -26,21 +26,18 @@ from send_test_images.sending.pipeline import refuse_in_a_starting_worker
 from send_test_images.sending.planning import PlannedBlock
 
 
-def dispatch(command: Command, *, out: TextIO, err: TextIO, resume_api: str | None = None) -> int:
-    """Run one command; its records were checked when they were built.
-
-    `resume_api` is `resume --api` (typed by the parser), until `options.Resume` carries it.
-    """
+def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
+    """Run one command; its records were checked when they were built."""
     refuse_in_a_starting_worker()
     match command:
         case Up(request, dry_run=True):
             return run_dry(request, out=out)
         case Up(request):
             return run_up(request, out=out, err=err)
-        case Resume(run_id, sending):
+        case Resume(run_id, sending, api):
             view = TextView(out, err)
             with _hinted(view):
-                results = sending_run.resume(run_id, sending, api=resume_api, observe=view)
+                results = sending_run.resume(run_id, sending, api=api, observe=view)
             code = max((r.exit_code for r in results), default=ExitCode.OK)
             return max(code, ExitCode.FAILED) if view.skipped else code
         case Make(batch, out_dir, first_number):

@@ -31,6 +31,8 @@ class Up:
 class Resume:
     run_id: str | None
     sending: SendOptions
+    api: str | None = None
+    """`resume --api`: send the run there from now on (the journal records the move)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def from_args(args: argparse.Namespace) -> Command:
             dry_run=args.dry_run,
         )
     if args.command == "resume":
-        return Resume(args.run_id, send_options(args))
+        return Resume(args.run_id, send_options(args), api=args.api)
     if args.command == "make":
         return Make(batch_options(args), out_dir=args.out, first_number=args.number)
     if args.command == "serve":

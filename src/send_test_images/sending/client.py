@@ -246,6 +246,33 @@ class PhotonRanchClient:
         ]
         return max(numbers, default=None)
 
+    def reserve_numbers(self, site: str, inst: str, count: int, after: int) -> range | None:
+        """`POST {API}/numbers/reserve`: a block of file numbers the site hands to nobody else.
+
+        Only the local site offers it; the real API answers an unknown route 403 ("Missing
+        Authentication Token", API Gateway) or 404, and then this is None and the caller keeps
+        its own counter. Any other refusal is an error: a site that has the service and refuses
+        must not be talked past.
+        """
+        url = f"{self.api_url}/numbers/reserve"
+        body = {"site": check_site(site), "inst": check_inst(inst), "count": count, "after": after}
+        with _deadline(request_deadline(self.timeout)), _translated(ApiError, url, "the API", url, self.timeout):
+            response = self._http.post(url, json=body)
+        if response.status_code in NO_RESERVATION_SERVICE:
+            return None
+        if response.status_code != httpx.codes.OK:
+            raise ApiError(
+                f"{url}: the API answered {response.status_code}: {_text(response)}",
+                status=response.status_code,
+                retryable=_retryable_status(response.status_code),
+            )
+        try:
+            answer = response.json()
+            numbers = range(int(answer["start"]), int(answer["stop"]))
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(f"{url}: the API answered without a block of numbers: {_text(response)}") from None
+        return numbers
+
     def _get_list(self, url: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         with _deadline(request_deadline(self.timeout)), _translated(ApiError, url, "the API", url, self.timeout):
             response = self._http.get(url, params=params)
@@ -264,6 +291,12 @@ class PhotonRanchClient:
         if not isinstance(rows, list):
             raise ApiError(f"{url}: the API answered without a JSON list: {_text(response)}")
         return [row for row in rows if isinstance(row, dict)]
+
+
+NO_RESERVATION_SERVICE = (
+    httpx.codes.FORBIDDEN, httpx.codes.NOT_FOUND, httpx.codes.METHOD_NOT_ALLOWED
+)
+"""How an API without `/numbers/reserve` answers it (API Gateway says 403 for unknown routes)."""
 
 
 def request_deadline(timeout: float, size: int = 0, min_throughput: float = DEFAULT_MIN_THROUGHPUT) -> float:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from send_test_images import defaults
-from send_test_images.errors import GenerationError, SendTestImagesError, UploadError
+from send_test_images.errors import GenerationError, SendTestImagesError, UploadError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import lifeline, spool
@@ -383,6 +383,8 @@ def _next_spec(specs: Iterator[ExposureSpec]) -> ExposureSpec | None:
     value no planning check caught (a clock out of range on resume, say) is one line here too."""
     try:
         return next(specs, None)
+    except UsageError as exc:  # a journaled value this version no longer allows: not this command's usage
+        raise GenerationError(f"the next exposure could not be planned: {exc}") from exc
     except SendTestImagesError:
         raise
     except Exception as exc:

@@ -251,6 +251,7 @@ class Run:
         batch, destination, sending = request.batch, request.destination, request.sending
         with PhotonRanchClient(api_url, timeout=sending.timeout) as client:
             highest = client.highest_file_number(batch.site, batch.inst)
+        site_reserves = _site_reservation(api_url, batch, sending.timeout)
         record = RunRecord(
             run_id=journal_mod.new_run_id(batch.site),
             target=destination.target,
@@ -264,7 +265,7 @@ class Run:
         journal = Journal.create(record)
         try:
             blocks = _Blocks(batch, journal, seed=seed, server_highest=highest, duration=request.duration,
-                             cap=request.cap)
+                             cap=request.cap, server=site_reserves)
             first = blocks.reserve_first()
             wanted = request.exposures_wanted
             settings = SendSettings(
@@ -410,6 +411,21 @@ def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> Plann
     return PlannedBlock(block, entry.numbers, seed=entry.seed, now=dt.datetime.fromisoformat(entry.now))
 
 
+def _site_reservation(api_url: str, batch: BatchOptions, timeout: float) -> numbering.ServerReservation:
+    """Ask the site for each block of numbers (the local site reserves; the real API cannot).
+
+    Two machines sending for one camera through one local site then never share a number; the
+    real Photon Ranch has no such service, and there each machine counts after the highest number
+    the server lists (README: "File numbers never collide" says exactly what that guarantees).
+    """
+
+    def reserve(count: int, after: int) -> range | None:
+        with PhotonRanchClient(api_url, timeout=timeout) as client:
+            return client.reserve_numbers(batch.site, batch.inst, count, after)
+
+    return reserve
+
+
 class _Blocks:
     """File numbers for a run, reserved before the exposures that use them are made.
 
@@ -427,11 +443,13 @@ class _Blocks:
         server_highest: int | None,
         duration: float | None,
         cap: int | None,
+        server: numbering.ServerReservation | None = None,
     ) -> None:
         self.options = options
         self.journal = journal
         self.seed = seed
         self.server_highest = server_highest
+        self.server = server
         self.timed = duration is not None
         self.left = cap if self.timed else options.repeat
         self._first: PlannedBlock | None = None
@@ -454,7 +472,8 @@ class _Blocks:
         block = replace(self.options, repeat=exposures, time=start)
         self._planned += block.count
         numbers = numbering.reserve(
-            self.options.site, self.options.inst, block.count, server_highest=self.server_highest
+            self.options.site, self.options.inst, block.count, server_highest=self.server_highest,
+            server=self.server,
         )
         seed = self.seed if self._blocks == 0 else new_seed()
         self._blocks += 1
