@@ -114,7 +114,7 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
         ("EXPTIME", exptime, "[s] Actual exposure length"),
         ("EXPOSURE", exptime, "[s] Actual exposure length"),
         ("FILTER", spec.frame.filter, "Filter type"),
-        ("OBJECT", object_name(observation.ra, observation.dec, kind), "Object name"),
+        ("OBJECT", object_name(observation, kind), "Object name"),
         ("RA", format_ra(observation.ra), "[hms] Telescope right ascension"),
         ("DEC", format_dec(observation.dec), "[dms] Telescope declination"),
         ("RAHRS", round(observation.ra / DEGREES_PER_HOUR, 8), "[hrs] Telescope right ascension"),
@@ -190,10 +190,14 @@ def format_dec(dec: float) -> str:
     )
 
 
-def object_name(ra: float, dec: float, kind: str) -> str:
-    """Site code names an unnamed target after its coordinates; calibration frames by type."""
+def object_name(observation: Observation, kind: str) -> str:
+    """The target's name; site code names an unnamed pointing after its coordinates
+    (`13h2ran2d5dec`, post_exposure_subprocess.py); calibration frames by type."""
     if kind != "light":
         return OBSTYPE[kind].lower()
+    if observation.target:
+        return observation.target
+    ra, dec = observation.ra, observation.dec
     return f"{ra / DEGREES_PER_HOUR:.1f}".replace(".", "h") + "ra" + (
         f"{dec:.1f}".replace("-", "n").replace(".", "d") + "dec"
     )

@@ -15,12 +15,16 @@ import math
 import numpy as np
 
 PSF_COMPONENTS: tuple[tuple[float, float], ...] = (
-    # (flux fraction, sigma relative to the core): core, inner halo, wings of a Moffat beta~3
-    (0.80, 1.0),
-    (0.16, 2.0),
+    # (flux fraction, sigma relative to the core): core, inner halo, wings of a Moffat beta~3,
+    # and the faint wide halo of scattered light that shows round saturated stars
+    (0.79, 1.0),
+    (0.15, 2.0),
     (0.04, 4.0),
+    (0.02, 12.0),
 )
-PSF_MODEL = "gauss3"  # the name recorded in frame params
+PSF_MODEL = "gauss4"  # the name recorded in frame params
+"""gauss4: the fourth, wide component (2% at 12 core sigmas) gives a saturated star the wings
+a real one has; with three components it was a flat top with a sharp edge."""
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _BISECT_STEPS = 60
 
