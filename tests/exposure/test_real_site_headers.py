@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from astropy.io import fits
+from realsite_keywords import KEYWORDS, NOT_WRITTEN
 
 from send_test_images.exposure.presets import PTR_OBSERVATORY, clock_stack_id
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FrameSpec
-from realsite_keywords import KEYWORDS, NOT_WRITTEN
 
 WHEN = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "real-site-headers.md"
@@ -31,11 +31,8 @@ def service_read(text: bytes) -> dict[str, str]:
     for start in range(0, len(text), 80):
         line = text[start : start + 80].decode("utf8")
         key, after = line[:8].strip(), line[10:-1]
-        if "'" in after.split("/")[0]:
-            value = after.split("'")[1].strip()
-        else:
-            value = after.split("/")[0].strip()
-        values[key] = value
+        quoted = "'" in after.split("/")[0]
+        values[key] = after.split("'")[1].strip() if quoted else after.split("/")[0].strip()
         if key == "END":
             break
     return values
