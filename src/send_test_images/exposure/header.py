@@ -20,6 +20,7 @@ from astropy.coordinates import Angle
 from astropy.io import fits
 
 from send_test_images import __version__
+from send_test_images.exposure.cards import card_image, header_block, history_image
 from send_test_images.exposure.measure import (
     MAD_TO_SIGMA,
     NOT_MEASURED,
@@ -29,8 +30,8 @@ from send_test_images.exposure.measure import (
     star_statistics,
 )
 from send_test_images.exposure.naming import FileName
-from send_test_images.exposure.observation import Observation
-from send_test_images.exposure.provenance import history_cards, history_lines
+from send_test_images.exposure.observation import Observation, local_sidereal_hours
+from send_test_images.exposure.provenance import history_lines
 
 if TYPE_CHECKING:
     from send_test_images.exposure.spec import ExposureSpec
@@ -38,14 +39,6 @@ if TYPE_CHECKING:
 
 PROGRAM = "send-test-images"
 
-CARD_LENGTH = 80
-KEYWORD_LENGTH = 8
-VALUE_START = 10
-"""Columns taken by `KEYWORD= ` before a value."""
-FIXED_VALUE_WIDTH = 20
-"""Fixed-format numbers and logicals end in column 30."""
-MIN_STRING_CHARS = 8
-COMMENT_SEPARATOR = " / "
 
 DATE_OBS_DECIMALS = 3
 """DATE-OBS to the millisecond, `YYYY-MM-DDTHH:MM:SS.sss` as in protocol §3."""
@@ -83,11 +76,6 @@ FRAME_TYPE = {"light": "expose", "bias": "bias", "dark": "dark", "flat": "skyfla
 SITE_USERID_REPLACED = {ord("-"): None, ord("|"): None, ord("@"): "at"}
 """The site strips `-` and `|` from USERID and spells `@` as `at` (post_exposure_subprocess.py)."""
 
-SIDEREAL_J2000_HOURS = 18.697374558
-SIDEREAL_HOURS_PER_DAY = 24.06570982441908
-"""GMST = a + b * (JD - 2451545.0) hours (USNO), good to a fraction of a second for a header."""
-
-J2000_JD = 2451545.0
 DEFAULT_FOCUS_POSITION = 10500.0  # um: a typical focuser reading
 DEFAULT_FOCUS_TEMPERATURE = 8.0  # C
 DEFAULT_READOUT_SECONDS = 2.4
@@ -113,14 +101,20 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
     CCD-TEMP, SITEID = the site code); `site` (the ptr-observatory preset) writes only the
     site's own, spelled and valued as it does.
     """
+    return fits.Header.fromstring(make_header_text(spec, frame, observation).decode("ascii"))
+
+
+def make_header_text(spec: ExposureSpec, frame: Frame, observation: Observation) -> bytes:
+    """The `.txt` of `make_header(spec, frame, observation)`, written directly (cards.py):
+    products uses this text for the `.txt` and the FITS cards, and parses it once for the rest."""
     site_style = spec.header_style == "site"
     cards = _site_cards(spec, frame, observation, site_style=site_style)
     if not site_style:
         cards = _with_default_cards(cards, spec, frame, observation)
     cards += _provenance_keys(spec, frame)
-    header = fits.Header([_card(key, value, comment) for key, value, comment in cards])
-    header.extend(history_cards(history_lines(spec, frame.params)))
-    return header
+    images = [card_image(key, value, comment) for key, value, comment in cards]
+    images += [history_image(line) for line in history_lines(spec, frame.params)]
+    return header_block(images).encode("ascii")
 
 
 def _site_cards(
@@ -421,13 +415,6 @@ def original_name(spec: ExposureSpec, observation: Observation, *, site_style: b
     ))
 
 
-def local_sidereal_hours(when: dt.datetime, longitude: float) -> float:
-    """Local mean sidereal time in hours (USNO's GMST formula; UT1 taken as UTC)."""
-    jd = mjd(when) + MJD_TO_JD
-    gmst = SIDEREAL_J2000_HOURS + SIDEREAL_HOURS_PER_DAY * (jd - J2000_JD)
-    return (gmst + longitude / DEGREES_PER_HOUR) % 24.0
-
-
 def format_l1pubdat(when: dt.datetime) -> str:
     """L1PUBDAT as the site writes it: `%Y-%m-%dT%H:%M:%S.%fZ`, a day before the frame."""
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -497,31 +484,3 @@ def object_name(observation: Observation, kind: str) -> str:
 def clean_user_id(user_id: str) -> str:
     """USERID as sites write it: the OAuth subject with `-`, `|` and `@` removed."""
     return user_id.translate({ord(char): None for char in USERID_STRIPPED})
-
-
-def _card(key: str, value: object, comment: str) -> fits.Card:
-    """A card whose comment is cut to fit 80 characters (long site names would push it out)."""
-    used = _value_end(key, value)
-    if used is None:  # a shape the shortcut does not cover: ask astropy
-        used = len(fits.Card(key, value).image.rstrip())
-    room = CARD_LENGTH - used - len(COMMENT_SEPARATOR)
-    return fits.Card(key, value, comment[: max(room, 0)] if room > 0 else "")
-
-
-def _value_end(key: str, value: object) -> int | None:
-    """Where the value ends in the card `key = value`, as astropy lays it out (FITS fixed
-    format): numbers and logicals right-aligned to column 30, strings quoted, at least 8
-    characters inside the quotes unless empty. None for anything else (long keys, long numbers).
-
-    Building a throw-away Card to measure this cost more than the header's other work.
-    """
-    if len(key) > KEYWORD_LENGTH:
-        return None
-    if isinstance(value, str):
-        inside = max(len(value.replace("'", "''")), MIN_STRING_CHARS) if value else 0
-        return VALUE_START + len("''") + inside
-    if isinstance(value, bool | float) or (
-        isinstance(value, int) and len(str(value)) <= FIXED_VALUE_WIDTH
-    ):
-        return VALUE_START + FIXED_VALUE_WIDTH
-    return None

@@ -24,7 +24,7 @@ from astropy.wcs import WCS
 
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
 from send_test_images.exposure.fitsfiles import EXTENSIONS, fits_bytes
-from send_test_images.exposure.header import header_text, make_header
+from send_test_images.exposure.header import make_header_text
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation, make_observation
 from send_test_images.exposure.preview import (
@@ -84,14 +84,15 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
     observation = make_observation(
         spec.date_obs, spec.site_profile, spec.seed, ra=spec.ra, dec=spec.dec
     )
-    header = make_header(spec, frame, observation)
+    text = make_header_text(spec, frame, observation)
+    header = fits.Header.fromstring(text.decode("ascii"))
     name = FileName(
         site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
         data_type=spec.data_type, level=LARGE_LEVEL, ext="txt",
     )
     products: list[Product] = []
     if "h" in spec.files:
-        products.append(Product(name, header_text(header)))
+        products.append(Product(name, text))
     if previews:
         shown = running_stack(frame, spec.smartstack[1] + 1) if stacked and spec.smartstack else frame.pixels
         preset = spec.preset
@@ -103,7 +104,7 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
         if "t" in spec.files:
             thumbnail = jpeg_bytes(make_thumbnail(picture))
             products.append(Product(name.with_(level=THUMBNAIL_LEVEL, ext="jpg"), thumbnail))
-    products.extend(_fits_products(spec, frame, header, name))
+    products.extend(_fits_products(spec, frame, header, name, text))
     truth = make_truth(frame, header, name.base + TRUTH_SUFFIX) if spec.truth else None
     return Exposure(products=products, header=header, observation=observation, truth=truth)
 
@@ -126,7 +127,7 @@ def running_stack(frame: Frame, frames: int) -> np.ndarray:
 
 
 def _fits_products(
-    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName
+    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes
 ) -> list[Product]:
     """Small (binned) then large FITS; a camera already at preview size writes the file once."""
     ext = EXTENSIONS[spec.fits_format]
@@ -135,14 +136,14 @@ def _fits_products(
     out: list[Product] = []
     if "f" in spec.files:
         if factor == 1:  # binning by one changes neither pixels nor header
-            large = fits_bytes(frame.pixels, header, spec.fits_format)
+            large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
             small = large
         else:
             small = fits_bytes(*bin_frame(frame.pixels, header, factor), spec.fits_format)
         out.append(Product(name.with_(level=SMALL_LEVEL, ext=ext), small))
     if "F" in spec.files:
         if large is None:
-            large = fits_bytes(frame.pixels, header, spec.fits_format)
+            large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
         out.append(Product(name.with_(level=LARGE_LEVEL, ext=ext), large))
     return out
 

@@ -20,7 +20,6 @@ import datetime as dt
 import re
 import types
 import typing
-from collections.abc import Iterable
 
 import numpy as np
 from astropy.io import fits
@@ -170,7 +169,3 @@ def _decode_spec(name: str, text: str) -> object:
     if name == "preset":
         return None if text == "None" else get_preset(text)
     return text
-
-
-def history_cards(lines: Iterable[str]) -> list[fits.Card]:
-    return [fits.Card("HISTORY", line) for line in lines]

@@ -119,6 +119,9 @@ def render_stars(
     for k in np.unique(which):
         members = np.flatnonzero(which == k)
         psf = _stamps(x[members], y[members], int(classes[k]), sigma)
+        # each stamp holds the star's whole flux: the part of the faint halo that lies beyond
+        # the stamp (up to its 2%, for faint stars) is folded back in, not lost
+        psf /= psf.sum(axis=(1, 2), keepdims=True)
         peak_fraction[members] = psf.max(axis=(1, 2))
         sum_p2[members] = np.square(psf).sum(axis=(1, 2))
         _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]),
