@@ -189,13 +189,14 @@ def _fit_sigmas(pixels: np.ndarray, x: np.ndarray, y: np.ndarray, radius: int) -
     use = stamps > PROFILE_LEVEL * top[:, None, None]
     weight = np.where(use, np.square(np.where(use, stamps, 1.0)), 0.0)  # ln I has error 1/I
     logs = np.log(np.where(use, stamps, 1.0))
-    sw = weight.sum(axis=(1, 2))
-    mx = (weight * r2).sum(axis=(1, 2)) / sw
-    my = (weight * logs).sum(axis=(1, 2)) / sw
-    slope = (weight * (r2 - mx[:, None, None]) * (logs - my[:, None, None])).sum(axis=(1, 2)) / (
-        weight * np.square(r2 - mx[:, None, None])
-    ).sum(axis=(1, 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a one-pixel star has no slope: NaN
+        sw = weight.sum(axis=(1, 2))
+        mx = (weight * r2).sum(axis=(1, 2)) / sw
+        my = (weight * logs).sum(axis=(1, 2)) / sw
+        dx = r2 - mx[:, None, None]
+        slope = (weight * dx * (logs - my[:, None, None])).sum(axis=(1, 2)) / (
+            weight * np.square(dx)
+        ).sum(axis=(1, 2))
         sigma = np.sqrt(-0.5 / slope)
     sigma[~(slope < 0)] = np.nan
     return sigma
