@@ -153,6 +153,9 @@ def test_the_small_fits_says_it_is_binned_in_both_spellings() -> None:
     values = service_read(headers["10 fits"])
     assert int(values["XBINING"]) == int(values["YBINING"]) == 2
     assert float(values["PIXSCALE"]) == pytest.approx(2 * 1.6)
+    large = service_read(all_headers(spec(files="F", preset=PTR_OBSERVATORY))["00 fits"])
+    assert float(values["FWHMPIX"]) == pytest.approx(float(large["FWHMPIX"]) / 2, abs=1e-4)
+    assert values["FWHMASEC"] == large["FWHMASEC"]
 
 
 def test_the_doc_table_lists_every_keyword_with_its_source() -> None:

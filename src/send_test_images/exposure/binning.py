@@ -71,4 +71,22 @@ def bin_frame(
     for key in ("PIXSCALE", "XPIXSZ", "YPIXSZ"):
         if key in out and isinstance(out[key], int | float):
             out[key] = out[key] * factor
+    for key in ("FWHM", "FWHMPIX"):  # pixels; numbers by default, text as the site writes them
+        if key in out:
+            out[key] = _per_binned_pixel(out[key], factor)
     return binned, out
+
+
+NOT_MEASURED = -99
+
+
+def _per_binned_pixel(value: object, factor: int) -> object:
+    """A size in pixels, in binned pixels; the site's `-99` (not measured) stays -99."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
+    if number == NOT_MEASURED:
+        return value
+    binned = round(number / factor, 4)
+    return str(binned) if isinstance(value, str) else binned
