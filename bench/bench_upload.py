@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import subprocess
@@ -40,10 +39,12 @@ from pathlib import Path
 import httpx
 
 from bench import original_up
-from send_test_images import paths
-from send_test_images.cli import commands
-from send_test_images.exposure.plan import BatchOptions, plan
-from send_test_images.sending.pipeline import DEFAULT_CONCURRENCY, DEFAULT_WORKERS, _make_pool
+from send_test_images import defaults, paths
+from send_test_images.exposure.options import BatchOptions
+from send_test_images.exposure.plan import plan
+from send_test_images.sending import run
+from send_test_images.sending.options import Destination, RunRequest, SendOptions
+from send_test_images.sending.pipeline import _make_pool
 from send_test_images.sending.spool import spool_exposure
 
 DEFAULT_EXPOSURES = 200
@@ -96,14 +97,13 @@ def upload_ceiling(api_url: str, files: list[Path], concurrency: int) -> float:
 def end_to_end(api_url: str, args: argparse.Namespace, report: Path) -> dict:
     options = BatchOptions(site="tst", inst="e2e", files=args.files, repeat=args.exposures, camera=args.camera,
                            seed=SEED)
-    out, err = io.StringIO(), io.StringIO()
-    code = commands.run_up(
-        options, api=api_url, s3_directory="data", channel=1, out_dir=None, dry_run=False, data=None,
-        timeout=None, retries=None, out=out, err=err, concurrency=args.concurrency, workers=args.workers,
-        report=report,
+    request = RunRequest(
+        batch=options, destination=Destination(target=api_url),
+        sending=SendOptions(concurrency=args.concurrency, workers=args.workers, report=report),
     )
-    if code != 0:
-        raise RuntimeError(f"up failed ({code}):\n{err.getvalue()}")
+    result = run.send_new(request)  # no observer: the library prints nothing
+    if result.owes:
+        raise RuntimeError(f"up failed ({result.exit_code}): {result.summary}")
     return json.loads(report.read_text())
 
 
@@ -232,8 +232,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--exposures", type=int, default=DEFAULT_EXPOSURES)
     parser.add_argument("--camera", default=DEFAULT_CAMERA)
     parser.add_argument("--files", default=DEFAULT_FILES)
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--concurrency", type=int, default=defaults.CONCURRENCY)
+    parser.add_argument("--workers", type=int, default=defaults.WORKERS)
     parser.add_argument("--original", type=int, default=DEFAULT_ORIGINAL, help="exposures for the original (0: skip)")
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS at -r 20 and -r 2000")
     parser.add_argument("--shared", action="store_true",

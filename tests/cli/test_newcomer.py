@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="the tests run outside a venv")
+@pytest.mark.skipif(not (REPO / ".venv" / "bin" / "python").exists(), reason="no .venv here (./dev makes it)")
 def test_up_py_run_with_the_interpreter_that_built_the_venv_re_runs_itself_there(tmp_path: Path) -> None:
     # .venv/bin/python is a symlink to this very interpreter: comparing executables sees no
     # difference, and without the venv's packages the script used to stop at "not installed".

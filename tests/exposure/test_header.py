@@ -40,7 +40,7 @@ def ingest(text: bytes) -> dict[str, str]:
 
 def spec(**changes: object) -> ExposureSpec:
     fields: dict[str, object] = {
-        "site": "tst", "inst": "cam1", "number": 42, "files": "h",
+        "site": "tst", "inst": "cam1", "number": 42, "files": "h", "data_type": "EX",
         "camera": get_camera("sq768"), "seed": 11, "date_obs": WHEN,
     }
     fields.update(changes)

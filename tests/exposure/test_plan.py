@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from send_test_images.errors import UsageError
-from send_test_images.exposure.plan import BatchOptions, plan
+from send_test_images.exposure.options import BatchOptions
+from send_test_images.exposure.plan import plan
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.synth import make_frame
 

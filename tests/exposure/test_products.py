@@ -25,7 +25,7 @@ WHEN = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 
 def spec(**changes: object) -> ExposureSpec:
     fields: dict[str, object] = {
-        "site": "tst", "inst": "cam1", "number": 17, "files": "hjtfF",
+        "site": "tst", "inst": "cam1", "number": 17, "files": "hjtfF", "data_type": "EX",
         "camera": get_camera("sq1k"), "seed": 3, "date_obs": WHEN,
     }
     fields.update(changes)

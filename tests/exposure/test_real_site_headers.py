@@ -53,7 +53,7 @@ def parses_as(value: str, kind: str) -> bool:
 
 def spec(**changes: object) -> ExposureSpec:
     fields: dict[str, object] = {
-        "site": "mrc1", "inst": "sq01", "number": 42, "files": "hfF", "date_obs": WHEN,
+        "site": "mrc1", "inst": "sq01", "number": 42, "files": "hfF", "date_obs": WHEN, "data_type": "EX",
         "camera": get_camera("sq1k"), "seed": 8,
     }
     fields.update(changes)

@@ -213,7 +213,7 @@ def test_params_hold_plain_values_for_the_header() -> None:
         (FrameSpec(exptime=-1.0), r"exposure time -1.0 is not allowed: use a number >= 0"),
         (FrameSpec(exptime=0.0), r"exposure time 0.0 is not allowed for a light: use > 0 s"),
         (FrameSpec(exptime=float("nan")), r"exposure time nan is not allowed"),
-        (FrameSpec(seeing_fwhm=0.0), r"seeing FWHM 0.0 is not allowed: use a number > 0"),
+        (FrameSpec(seeing_fwhm=0.0), r"seeing FWHM 0.0 is not allowed: use a number >= 0.05"),
         (FrameSpec(sky_brightness=40.0), r"sky brightness 40.0 is not allowed: .* <= 30"),
         (FrameSpec(flat_level=1.5), r"flat level 1.5 is not allowed"),
         (FrameSpec(cosmic_rays="yes"), r"cosmic_rays 'yes' is not allowed: use True or False"),  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ imports itself back through another (no import circles), found by reading every 
     errors, exitcodes, paths, defaults      the base: imported by everything, importing nothing of ours
     exposure/                               pure: a spec -> the bytes of its files
     localsite/                              the local Photon Ranch; knows exposure's names, not the sender
-    sending/                                a run: numbers, journal, pipeline, HTTP client
+    sending/                                a run: numbers, journal, pipeline, HTTP client; starts a
+                                            local site when the run's target is `local`
     cli/                                    the command line: parses, calls, formats
 """
 
@@ -23,7 +24,7 @@ ALLOWED = {
     "base": {"base"},
     "exposure": {"base", "exposure"},
     "localsite": {"base", "exposure", "localsite"},
-    "sending": {"base", "exposure", "sending"},
+    "sending": {"base", "exposure", "localsite", "sending"},
     "cli": {"base", "exposure", "sending", "localsite", "cli"},
 }
 

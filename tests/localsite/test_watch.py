@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pytest
 
-from send_test_images.localsite.watch import ObjectEvent, event_to_object, split_json_stream
+from send_test_images.localsite.watch import BucketWatcher, ObjectEvent, event_to_object, split_json_stream
 
 BUCKET = "photonranch-001"
 
@@ -53,3 +55,24 @@ def test_pretty_printed_events_split_across_reads_are_reassembled() -> None:
     second, rest = split_json_stream(rest + stream[cut:])
     assert first + second == [{"a": 1}, {"b": [2, 3]}]
     assert rest == ""
+
+
+def test_a_failing_catch_up_never_ends_the_watch(tmp_path: Path) -> None:
+    """S3 away for a moment: the tail exits and the reconcile after it fails; the watch goes on."""
+    tail = tmp_path / "weed"
+    tail.write_text("#!/bin/sh\nexit 1\n")  # a tail that exits at once, like one that lost S3
+    tail.chmod(0o755)
+    tries = threading.Semaphore(0)
+
+    def reconcile() -> None:
+        tries.release()
+        raise OSError("Could not connect to the endpoint URL")
+
+    watcher = BucketWatcher(weed=tail, filer_address="127.0.0.1:1.2", bucket=BUCKET,
+                            on_object=lambda event: None, on_restart=reconcile,
+                            log_path=tmp_path / "weed.log")
+    watcher.start()
+    try:
+        assert tries.acquire(timeout=10) and tries.acquire(timeout=10)  # tried again after failing
+    finally:
+        watcher.stop()

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from send_test_images.errors import UsageError
+from send_test_images.exposure.options import BatchOptions
 from send_test_images.sending import journal
 from send_test_images.sending.journal import FileEntry, Journal, JournalError
+from send_test_images.sending.records import RunRecord
 
 NOW = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
 
@@ -19,8 +21,12 @@ def files(number: int) -> list[FileEntry]:
             FileEntry(f"{base}-EX10.jpg", f"/spool/{base}-EX10.jpg", 20)]
 
 
+def record(run_id: str = "r1") -> RunRecord:
+    return RunRecord(run_id, "local", None, "data", None, None, BatchOptions(), seed=11)
+
+
 def started(run_id: str = "r1") -> Journal:
-    j = Journal.create(run_id, {"target": "local"})
+    j = Journal.create(record(run_id))
     j.add_plan(range(5, 8), seed=11, now=NOW, time=None)
     return j
 
@@ -63,6 +69,25 @@ def test_a_torn_last_line_is_ignored_but_a_torn_middle_is_reported() -> None:
 
     path.write_text(path.read_text() + '\n{"event": "done"}\n')
     with pytest.raises(JournalError, match="corrupt at line 4"):
+        journal.read("r1")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"event": "plan", "numbers": [8, 9], "now": "2026-11-24T06:00:00+00:00"}',
+        '{"event": "plan", "numbers": [8, 9], "seed": 1, "now": "yesterday"}',
+        '{"event": "exposure", "number": 8, "files": [{"name": "x"}]}',
+        '["not", "an", "event"]',
+    ],
+    ids=["no-seed", "bad-time", "bad-files", "not-an-object"],
+)
+def test_a_line_missing_what_resume_needs_is_corruption_not_a_traceback(line: str) -> None:
+    with started() as j:
+        j.add_exposure(5, files(5))
+    path = journal.journal_path("r1")
+    path.write_text(path.read_text() + line + "\n" + '{"event": "done"}\n')
+    with pytest.raises(JournalError, match="corrupt at line 4: not an event this version knows"):
         journal.read("r1")
 
 

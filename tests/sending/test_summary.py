@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from send_test_images.cli.progress import render_bar
 from send_test_images.errors import ApiError, StorageError, UploadError
 from send_test_images.sending.client import UploadResult
-from send_test_images.sending.progress import render_bar
 from send_test_images.sending.summary import RunStats, error_kind, format_summary, percentile, summarize
 
 

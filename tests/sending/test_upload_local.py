@@ -8,6 +8,8 @@ from send_test_images.errors import StorageError
 from send_test_images.localsite import LocalSite
 from send_test_images.sending.client import PhotonRanchClient, Uploader
 
+pytestmark = pytest.mark.s3
+
 NAME = "upl-inst-20261124-00000001-EX00.txt"
 
 

@@ -12,10 +12,12 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 
+from send_test_images import defaults
 from send_test_images.errors import UsageError
 from send_test_images.exposure.fitsfiles import check_fits_format
 from send_test_images.exposure.naming import check_data_type, check_inst, check_number, check_site
 from send_test_images.exposure.observation import check_radec, to_utc
+from send_test_images.exposure.options import MAX_SEED
 from send_test_images.exposure.presets import Preset
 from send_test_images.exposure.profiles import CameraProfile, SiteProfile, get_camera, get_site
 from send_test_images.exposure.synth import FrameSpec
@@ -24,19 +26,17 @@ from send_test_images.exposure.synth.spec import check_spec
 FILE_LETTERS = "hjtfF"
 """h header .txt (00), j preview 10.jpg, t thumbnail 11.jpg, f small FITS (10), F large FITS (00)."""
 
-DEFAULT_FILES = "hj"
-"""What a real site uploads to `data/` for every exposure today (protocol §6)."""
-
-DEFAULT_DATA_TYPE = "EX"
-DEFAULT_FITS_FORMAT = "fz"
-DEFAULT_USER_NAME = "send-test-images"
-DEFAULT_USER_ID = "send-test-images"
+DEFAULT_FILES = defaults.FILES
+DEFAULT_DATA_TYPE = defaults.DATA_TYPE.upper()
+"""The command line's `e`, uppercased as names carry it: a spec made by hand names files as `up` does."""
+DEFAULT_FITS_FORMAT = defaults.FITS_FORMAT
+DEFAULT_USER_NAME = defaults.USER
+DEFAULT_USER_ID = defaults.USER
 
 MAX_HEADER_STRING = 68
 """Longest string value that fits one card; longer ones need CONTINUE cards, which the
 service's reading rule (protocol §3) would cut short."""
 
-MAX_SEED = 2**63 - 1
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

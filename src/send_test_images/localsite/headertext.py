@@ -9,12 +9,20 @@ would be mangled on the real site is mangled here too.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 CARD_LENGTH = 80
 KEY_LENGTH = 8
 VALUE_START = 10
 """Columns 9-10 hold the value indicator `= `; the value part starts after it."""
+MAX_HEADER_CARDS = 13_107
+MAX_HEADER_BYTES = MAX_HEADER_CARDS * CARD_LENGTH
+"""How much of a `.txt` header ingestion reads: 1 MiB rounded down to whole cards (1,048,560
+bytes). A real header is ~180 cards (~14 KB), so this leaves 70 times the room, while a hostile or
+mistaken upload (an 80 MB "header" made the page's JSON take 2-3 s and `POST /upload` up to 5 s,
+because the whole text was parsed, stored and parsed again on every poll) costs at most this
+much. The cards that fit are ingested; the rest is never downloaded."""
 END_KEY = "END"
 QUOTE = "'"
 COMMENT_SEPARATOR = "/"
@@ -31,10 +39,11 @@ def parse_header_text(text: str) -> dict[str, str]:
     """Cards to a dict of strings: key = first 8 characters stripped, value by the quote rule.
 
     A later card with the same key wins, as it does in a dict filled card by card. Reading stops
-    at the `END` card; a missing END just means reading to the end of the text.
+    at the `END` card; a missing END just means reading to the end of the text. At most
+    `MAX_HEADER_BYTES` of the text are read, whatever the caller passes.
     """
     header: dict[str, str] = {}
-    for start in range(0, len(text), CARD_LENGTH):
+    for start in range(0, min(len(text), MAX_HEADER_BYTES), CARD_LENGTH):
         card = text[start : start + CARD_LENGTH]
         key = card[:KEY_LENGTH].strip()
         if key == END_KEY:
@@ -91,13 +100,25 @@ def _first_float(header: dict[str, str], keys: tuple[str, ...]) -> tuple[str, fl
 
 
 def to_float(value: str | None) -> float | None:
-    """A header string as a number, or None when it is missing, empty or not numeric."""
+    """A header string as a finite number, or None when it is missing, empty, not numeric, or
+    not finite (`inf`, `nan`, `1e400`, which Python reads as infinity).
+
+    Why None for a non-finite value: every number the service reads from a header ends up in a
+    JSON answer (`latest_images`, `/image`, the page), and JSON has no NaN or Infinity, so a
+    stored `inf` made every listing of the site fail. A real site never writes one (astropy
+    refuses to write NaN or Infinity into a card), so there is no real answer to imitate; the
+    nearest honest one is what the service shows for a card that is not there: null. The card's
+    text itself is kept, as a string, in the stored header (`/fitsheader`), so nothing is hidden.
+    A non-finite RA or Dec is likewise treated as missing, so such a header is not ingested,
+    exactly like one without those cards.
+    """
     if value is None:
         return None
     try:
-        return float(value.strip())
+        number = float(value.strip())
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def parse_date_obs(value: str) -> dt.datetime | None:

@@ -45,6 +45,13 @@ log = logging.getLogger(__name__)
 
 THUMBNAIL_QUALITY = 85
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
+THUMBNAIL_FORMATS = ("JPEG",)
+"""The only format the thumbnail step decodes. A JPEG is decoded at a reduced scale (`draft`),
+so even a huge one costs little; a PNG or GIF named `.jpg` would be decoded in full, and a few
+hundred KB of PNG can claim 100+ megapixels. Sites send JPEGs, so nothing real is lost."""
+THUMBNAIL_ERRORS = (LocalSiteError, OSError, ValueError, Image.DecompressionBombError)
+"""What a hostile or broken 10.jpg can raise: the file is then recorded without a thumbnail.
+Pillow's DecompressionBombError (a header claiming over ~179 megapixels) is not an OSError."""
 RESIZED_BEFORE_RGB = ("L", "RGB")
 """Modes whose conversion to RGB copies channels, so it commutes with resizing (CMYK does not)."""
 
@@ -62,9 +69,9 @@ def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
     The JPEG decoder is asked (`draft`) for the smallest power-of-two reduction still at least
     the target size, which skips most of the decoding; LANCZOS then makes the exact size. A grey
     source (the 10.jpg of a mono camera) is resized before it becomes RGB: the same pixels, a
-    third of the resampling.
+    third of the resampling. Anything but a JPEG raises OSError (`THUMBNAIL_FORMATS`).
     """
-    with Image.open(io.BytesIO(jpg)) as source:
+    with Image.open(io.BytesIO(jpg), formats=THUMBNAIL_FORMATS) as source:
         width = max(1, round(source.width * height / source.height))
         source.draft("RGB", (width, height))
         image = source if source.mode in RESIZED_BEFORE_RGB else source.convert("RGB")
@@ -220,7 +227,8 @@ class Ingestor:
     def _apply_header(
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
     ) -> bool:
-        text = self.direct.get(key).decode("utf-8", errors="replace")
+        data = self.direct.get(key, max_bytes=headertext.MAX_HEADER_BYTES)
+        text = data.decode("utf-8", errors="replace")
         header = headertext.parse_header_text(text)
         pointing = headertext.required_fields(header)
         if pointing is None:
@@ -238,7 +246,7 @@ class Ingestor:
         thumbnail_key = f"{directory}/{thumbnail_name}"
         try:
             data = make_thumbnail(self.direct.get(key))
-        except (LocalSiteError, OSError, ValueError) as exc:
+        except THUMBNAIL_ERRORS as exc:
             log.warning("no thumbnail for %s: %s", key, exc)
             return False
         self.direct.put(thumbnail_key, data, THUMBNAIL_CONTENT_TYPE)

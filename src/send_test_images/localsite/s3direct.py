@@ -39,7 +39,10 @@ DEFAULT_BACKOFF_S = 0.05
 KEY_SAFE = "/~"
 """Characters left unquoted in a key's path, as botocore quotes keys."""
 RETRYABLE_STATUS = 500
-OK_STATUSES = (200, 204)
+OK_STATUSES = (200, 204, 206)
+"""206 answers a ranged GET (`get(..., max_bytes=)`)."""
+RANGE_NOT_SATISFIABLE = 416
+"""What S3 answers a ranged GET of an empty object: nothing to read, so b""."""
 ERROR_TEXT_CHARS = 200
 S3_ERROR_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 NETWORK_ERRORS = (OSError, http.client.HTTPException)
@@ -106,9 +109,15 @@ class DirectS3:
 
     # --- GET and PUT ---------------------------------------------------------------------------
 
-    def get(self, key: str) -> bytes:
-        """The object's bytes; LocalSiteError when S3 does not have it or cannot answer."""
-        return self._request("GET", key, b"", {})
+    def get(self, key: str, max_bytes: int | None = None) -> bytes:
+        """The object's bytes, at most `max_bytes` of them (a ranged GET: the rest is never
+        sent); LocalSiteError when S3 does not have it or cannot answer."""
+        if max_bytes is None:
+            return self._request("GET", key, b"", {})
+        if max_bytes <= 0:
+            return b""
+        headers = {"Range": f"bytes=0-{max_bytes - 1}"}
+        return self._request("GET", key, b"", headers, empty_ok=RANGE_NOT_SATISFIABLE)[:max_bytes]
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data` under `key`; LocalSiteError when S3 refuses or cannot answer."""
@@ -124,7 +133,9 @@ class DirectS3:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _request(self, method: str, key: str, body: bytes, headers: dict[str, str]) -> bytes:
+    def _request(
+        self, method: str, key: str, body: bytes, headers: dict[str, str], empty_ok: int | None = None
+    ) -> bytes:
         path = f"/{quote(self.bucket, safe='')}/{quote(key, safe=KEY_SAFE)}"
         problem = ""
         for attempt in range(self._attempts):
@@ -139,6 +150,8 @@ class DirectS3:
                 continue
             if status in OK_STATUSES:
                 return answer
+            if status == empty_ok:
+                return b""
             problem = f"HTTP {status} {error_code(answer)}"
             if status < RETRYABLE_STATUS:
                 break

@@ -5,6 +5,24 @@ expiry, signature) exactly where the real S3 would refuse an upload. Every liste
 loopback port (weed otherwise opens fixed ports such as 8181 and 9101, and gRPC ports at
 port+10000), so several sites and parallel tests never collide. weed is a child that dies with
 us: PR_SET_PDEATHSIG on Linux, and an atexit hook elsewhere.
+
+Only the S3 port takes writes. weed's other ports (master, volume, filer) accept anonymous
+uploads by default, which would store files past the presigned policy, the name rules and the
+size cap. weed reads `security.toml` from its working directory (the data dir); with random
+`[jwt.signing]` and `[jwt.filer_signing]` keys in it, a volume-server write needs a token signed
+with the first key (only weed's own filer gets one from the master) and a filer write needs one
+signed with the second (only weed's own S3 gateway holds it), so anonymous filer POST/DELETE and
+volume POST with a fid from `/dir/assign` answer 401, while S3 calls and presigned POSTs work.
+
+What stays open, plainly (weed 4.48, checked by hand):
+- the master's `POST /submit` still stores a raw blob in a volume. It is not in the filer's
+  namespace, so it never shows in the bucket, in `recentuploads` or in ingestion; it only costs
+  disk, bounded by what one loopback client cares to send.
+- reads stay anonymous: a filer GET, or a volume GET by fid, returns stored files without a
+  signature. Everything stored is test data that the API hands out by presigned URL anyway.
+- weed's `-whiteList` cannot narrow this on loopback: every local client, weed's own filer
+  included, comes from 127.0.0.1, and the filer's uploads to the volume server then fail.
+All listeners bind 127.0.0.1 by default, so all of this concerns programs on this machine only.
 """
 
 from __future__ import annotations
@@ -12,6 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import http.client
 import json
 import os
 import secrets
@@ -53,6 +72,13 @@ VOLUME_GLOB = "*.dat"
 """One file per weed volume in the store dir; the master must know them all before reads work."""
 S3_NOT_AUTHORISED = 403
 """An anonymous `GET /` answers 403 once the S3 gateway is up."""
+HEALTH_TIMEOUT_S = 1.0
+"""How long `problem()` waits for the S3 port: weed on loopback answers in about a millisecond,
+even a busy weed on a loaded 2-core machine well within this, so only a hung weed fails it; the
+CLI's own /health request waits 2 s, so it still gets the reason."""
+HEALTH_CACHE_S = 1.0
+"""How long one `problem()` answer is reused, so polling /health (the CLI does before every
+`up`) costs at most one request to weed per second."""
 
 WEED_ENV = "SEND_TEST_IMAGES_WEED"
 SOCKET_DIR = Path("/tmp")
@@ -61,6 +87,14 @@ removed on stop, found by our ports."""
 
 MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 """How a boto3 client reports an absent object: HEAD answers a bare 404, GET says NoSuchKey."""
+
+SECURITY_CONFIG = "security.toml"
+"""weed's security settings, read from its working directory (the data dir)."""
+JWT_SECTIONS = ("jwt.signing", "jwt.filer_signing")
+"""The volume-write and filer-write signing keys: with them set, only weed's own parts write."""
+JWT_EXPIRES_S = 10
+"""How long one signed write token lives (weed's default); weed signs a fresh one per write."""
+JWT_KEY_BYTES = 32
 
 PR_SET_PDEATHSIG = 1
 LISTENERS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
@@ -146,6 +180,36 @@ def load_or_make_credentials(path: Path) -> S3Credentials:
     return credentials
 
 
+def ensure_security_config(path: Path) -> None:
+    """Write weed's `security.toml` with random JWT keys once per data dir, readable only by us.
+
+    Kept across restarts (a new key each start would also work, but one file per data dir is
+    simpler to reason about); rewritten if it lacks either section. Created with mode 0600 from
+    the start (os.open), so the keys are never readable by others, not even for a moment.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        raise LocalSiteError(f"weed's security config {path} is unreadable ({exc}): delete it") from exc
+    if text and all(f"[{section}]" in text for section in JWT_SECTIONS):
+        path.chmod(0o600)
+        return
+    lines = ["# Written by send-test-images: only weed's own S3 gateway and filer may write."]
+    for section in JWT_SECTIONS:
+        key = secrets.token_hex(JWT_KEY_BYTES)
+        lines += ["", f"[{section}]", f'key = "{key}"', f"expires_after_seconds = {JWT_EXPIRES_S}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    temporary.replace(path)
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGKILL the child when the thread that started it goes away."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -207,11 +271,14 @@ class S3Server:
         self.store_dir = self.data_dir / "s3"
         self.log_path = self.data_dir / "weed.log"
         self.config_path = self.data_dir / "s3.json"
+        self.security_path = self.data_dir / SECURITY_CONFIG
         self.ports: Ports | None = None
         self.start_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._credentials: S3Credentials | None = None
         self._lock = threading.Lock()
+        self._checked: tuple[float, str | None] | None = None
+        self._check_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -269,6 +336,7 @@ class S3Server:
             weed = self.weed or find_weed()
             self.store_dir.mkdir(parents=True, exist_ok=True)
             self._credentials = load_or_make_credentials(self.config_path)
+            ensure_security_config(self.security_path)  # before weed starts: it reads it once
             self.ports = Ports(*free_ports(self.host, len(LISTENERS)))
             began = time.monotonic()
             with self.log_path.open("ab") as log:
@@ -359,6 +427,58 @@ class S3Server:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """weed's process id while it is ours (None before start and after stop)."""
+        process = self._process
+        return process.pid if process is not None else None
+
+    def problem(self) -> str | None:
+        """Why S3 cannot serve right now, as one plain line; None when it answers.
+
+        Cheap enough for every /health: whether weed is still alive (no I/O), then one anonymous
+        `GET /` on the S3 port, which answers 403 in about a millisecond when the gateway is up.
+        The answer is reused for `HEALTH_CACHE_S`; a weed found dead is reported at once.
+        """
+        process = self._process
+        exited = self.exit_problem()
+        if exited is not None or process is None:
+            return exited or "the S3 server (weed) is not running"
+        with self._check_lock:
+            now = time.monotonic()
+            if self._checked is not None and now - self._checked[0] < HEALTH_CACHE_S:
+                return self._checked[1]
+            found = self._probe(process.pid)
+            self._checked = (time.monotonic(), found)
+            return found
+
+    def exit_problem(self) -> str | None:
+        """Why weed is not running, from the process alone (no I/O, never a false alarm)."""
+        process = self._process
+        if process is None:
+            return "the S3 server (weed) is not running"
+        code = process.poll()
+        if code is None:
+            return None
+        how = f"was killed by signal {-code}" if code < 0 else f"has exited with code {code}"
+        return f"the S3 server (weed, pid {process.pid}) {how}"
+
+    def _probe(self, pid: int) -> str | None:
+        """One `GET /` on the S3 port; any HTTP answer means the gateway is up.
+
+        http.client rather than httpx: an httpx call builds an SSL context each time (~100 ms
+        on a loaded machine), which would make a cache miss of /health that slow.
+        """
+        connection = http.client.HTTPConnection(self.host, self._require_ports().s3, timeout=HEALTH_TIMEOUT_S)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException) as exc:
+            return f"the S3 server (weed, pid {pid}) does not answer on {self.url}: {type(exc).__name__}"
+        finally:
+            connection.close()
+        return None
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Stop weed and remove the unix sockets it left under /tmp for our ports."""

@@ -30,7 +30,7 @@ from send_test_images.localsite.db import DEFAULT_DB_NAME, SiteDB
 from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
-from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, S3Server, find_weed
+from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, Ports, S3Server, find_weed
 from send_test_images.localsite.watch import BucketWatcher
 from send_test_images.localsite.web.app import make_app
 from send_test_images.localsite.web.context import DEFAULT_MAX_UPLOAD_BYTES, ApiContext
@@ -44,6 +44,11 @@ DEFAULT_STOP_DRAIN = 2.0
 the next start)."""
 DEFAULT_POLL_INTERVAL = 0.02
 DEFAULT_SIGNAL_POLL = 0.5
+S3_DIED = (
+    "{problem}: uploads and reads cannot work without it, so serve stops now. Run serve again "
+    "to start a new one; the images in {data_dir} are kept."
+)
+"""What serve says when its weed is gone (one line, on stderr)."""
 OPEN_HOST_WARNING = (
     "WARNING: serving on {host}, not only on this machine: anyone who can reach this address can "
     "read and upload images (there is no authentication). Use --host 127.0.0.1 to keep it local."
@@ -72,14 +77,47 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        info = read_site_json(data_dir) or {}
-        pid = info.get("pid", "?")
-        url = info.get("api_url", "an unknown URL")
-        raise LocalSiteError(
-            f"{data_dir} is already served by pid {pid} at {url}: use that site, stop it, "
-            "or choose another data dir"
-        ) from None
+        raise LocalSiteError(held_by_message(data_dir, read_site_json(data_dir))) from None
     return handle
+
+
+def held_by_message(data_dir: Path, info: dict[str, Any] | None) -> str:
+    """Who holds the data dir, as exactly as `site.json` tells: pid and URL once it answers,
+    the pid alone while it starts, or, when `site.json` is not written yet or names a process
+    that is gone (left by a serve that was killed), that some other serve is starting.
+
+    A serve writes `site.json` with its pid right after it takes the lock and again, with its
+    URLs, once the API answers, so the first two cases cover all but a moment of its start.
+    """
+    pid = info.get("pid") if info else None
+    url = info.get("api_url") if info else None
+    if not isinstance(pid, int) or not _alive(pid):
+        return (
+            f"{data_dir} is locked by another serve that is still starting: retry in a few "
+            "seconds, or choose another data dir"
+        )
+    if not isinstance(url, str):
+        return (
+            f"{data_dir} is being served by pid {pid}, which is still starting (its URL is not "
+            "known yet): retry in a few seconds, or choose another data dir"
+        )
+    return (
+        f"{data_dir} is already served by pid {pid} at {url}: use that site, stop it, "
+        "or choose another data dir"
+    )
+
+
+def _alive(pid: int) -> bool:
+    """True while process `pid` exists (signal 0 checks without sending anything)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, run by someone else
+    return True
 
 
 def read_site_json(data_dir: Path) -> dict[str, Any] | None:
@@ -113,6 +151,7 @@ class LocalSite:
         self._lock_handle: IO[str] | None = None
         self._ingestor: Ingestor | None = None
         self._expirer: Expirer | None = None
+        self._s3: S3Server | None = None
 
     # --- starting ----------------------------------------------------------------------------
 
@@ -138,6 +177,7 @@ class LocalSite:
         site = cls(data, "", "", owned=True)
         site._lock_handle = _lock_data_dir(data)
         try:
+            site._write_site_json()  # the pid at once, so a racing start can name it
             site._start_parts(host, port, weed, clock, expiry_check_s, max_upload_bytes)
         except BaseException:
             site.stop()
@@ -160,6 +200,7 @@ class LocalSite:
         s3 = S3Server(self.data_dir, host=host, weed=weed)
         self._parts.append(s3)
         s3.start()
+        self._s3 = s3
         self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
 
         keys = s3.credentials
@@ -187,13 +228,19 @@ class LocalSite:
 
         context = ApiContext(
             db=db, s3=s3.client(), direct=direct, bucket=s3.bucket, s3_url=s3.url, clock=clock,
-            max_upload_bytes=max_upload_bytes,
+            max_upload_bytes=max_upload_bytes, s3_problem=s3.problem,
         )
         self.api_url = api.start(make_app(context))
         self._write_site_json()
 
     def _write_site_json(self) -> None:
-        info = {"pid": self.pid, "api_url": self.api_url, "s3_url": self.s3_url}
+        """Where this site answers; while it starts, only its pid (the URLs are null)."""
+        info = {
+            "pid": self.pid,
+            "api_url": self.api_url or None,
+            "s3_url": self.s3_url or None,
+            "s3_pid": self.s3_pid,
+        }
         path = self.data_dir / SITE_JSON
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(info, indent=2))
@@ -223,6 +270,27 @@ class LocalSite:
 
     # --- running -----------------------------------------------------------------------------
 
+    @property
+    def s3_pid(self) -> int | None:
+        """The pid of this site's weed (only for a site we own, while it runs)."""
+        return self._s3.pid if self._s3 is not None else None
+
+    @property
+    def s3_ports(self) -> Ports | None:
+        """Every port of this site's weed (only for a site we own, while it runs)."""
+        return self._s3.ports if self._s3 is not None else None
+
+    def s3_problem(self) -> str | None:
+        """Why this site's S3 cannot serve, as one line; None when it answers (or not ours)."""
+        return self._s3.problem() if self._s3 is not None else None
+
+    def s3_exited(self) -> str | None:
+        """Why this site's weed is gone, from the process alone; None while it runs (or not ours).
+
+        `serve` stops on this, not on a slow answer, so a busy weed never stops a site.
+        """
+        return self._s3.exit_problem() if self._s3 is not None else None
+
     def wait_idle(self, timeout: float) -> bool:
         """True once every object that landed so far is ingested (only for a site we own)."""
         if self._ingestor is None:
@@ -245,6 +313,7 @@ class LocalSite:
             stop()
         self._ingestor = None
         self._expirer = None
+        self._s3 = None
         if self._lock_handle is not None:
             info = read_site_json(self.data_dir)
             if info and info.get("pid") == self.pid:
@@ -311,9 +380,14 @@ def serve(
     out: IO[str] = sys.stdout,
     err: IO[str] | None = None,
 ) -> int:
-    """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0.
+    """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0, or 1
+    when the S3 server died under it.
 
     Any host but loopback is allowed (the caller asked for it explicitly) with a warning on `err`.
+    If weed dies (killed, out of memory), every upload and read would fail from then on, so
+    serve says so on `err` and stops, rather than answer errors: running it again starts a new
+    weed on the same data, which loses nothing. Restarting weed in place is not done, because
+    its URL is held by the API's presigner, the ingestion and expiry clients and the watcher.
     """
     warning = open_host_warning(host)
     if warning:
@@ -329,7 +403,11 @@ def serve(
             print(f"Observe page:           {site.api_url}/", file=out)
             print(f"Data:                   {site.data_dir}  (Ctrl-C to stop)", file=out, flush=True)
             while not stopping.wait(DEFAULT_SIGNAL_POLL):
-                pass
+                problem = site.s3_exited()
+                if problem is not None:
+                    print(S3_DIED.format(problem=problem, data_dir=site.data_dir),
+                          file=err or sys.stderr, flush=True)
+                    return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

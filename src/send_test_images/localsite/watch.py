@@ -166,7 +166,19 @@ class BucketWatcher:
             log.warning("filer.meta.tail exited with %s; restarting it", process.returncode)
             process = self._spawn()
             if process is not None:
-                self.on_restart()
+                self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Run `on_restart` (a reconcile: it lists the bucket), never letting it end the watch.
+
+        The tail usually exits because S3 went away for a moment, and then the listing fails
+        too; had that error escaped, this thread would have died with a traceback and no object
+        would ever be ingested again. The next restart of the tail tries again.
+        """
+        try:
+            self.on_restart()
+        except Exception as exc:
+            log.warning("could not catch up after filer.meta.tail restarted (%s); will retry", exc)
 
     def _pump(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None

@@ -30,14 +30,13 @@ from typing import IO, Any
 
 import httpx
 
-from send_test_images import __version__
+from send_test_images import __version__, defaults
 from send_test_images.errors import ApiError, StorageError, UploadError, UsageError
 from send_test_images.exposure.naming import check_inst, check_site
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = defaults.TIMEOUT
 """Seconds of silence (connect, each read, each written chunk, waiting for a pooled connection)
-before a request counts as failed. Real sites use 10 s for small files; a laptop on a bad link
-needs more."""
+before a request counts as failed (the user-facing default, from send_test_images.defaults)."""
 
 DEFAULT_MIN_THROUGHPUT = 1_000_000
 """Bytes per second the S3 answer may take per byte sent, after the last byte: S3 stores large
@@ -47,7 +46,7 @@ itself may take as long as it needs while it keeps moving.)"""
 WRITE_SIZE = 64 * 1024
 """Bytes a multipart body is sent in at least (but the last write): httpx reads files in 64 KiB."""
 
-DEFAULT_RETRIES = 4
+DEFAULT_RETRIES = defaults.RETRIES
 """Extra tries after the first, for failures that may pass."""
 
 DEFAULT_BACKOFF_BASE = 0.5

@@ -8,7 +8,8 @@ back and sends exactly what is missing.
 One JSON object per line, appended and flushed as events happen, under
 `{state}/runs/{run_id}.jsonl`:
 
-    {"event": "run", ...}                      the run: where it sends, the user's options
+    {"event": "run", "format": 1, ...}         the run: where it sends, the user's options
+                                               (a versioned `records.RunRecord`)
     {"event": "plan", "numbers": [a, b], ...}  numbers a..b-1 reserved, with what re-plans them
     {"event": "exposure", "number": n, "files": [{"name", "path", "bytes"}, ...]}
     {"event": "sent", "name": ..., "key": ..., "attempts": k}
@@ -38,14 +39,14 @@ import filelock
 
 from send_test_images import paths
 from send_test_images.errors import JournalError, UsageError
+from send_test_images.sending.records import FORMAT, RunRecord
+
+__all__ = ["FORMAT", "FileEntry", "Journal", "JournalError", "PlanEntry", "RunRecord", "RunState"]
 
 RUNS_DIR = "runs"
 JOURNAL_SUFFIX = ".jsonl"
 LOCK_SUFFIX = ".lock"
 RUN_ID_RANDOM_BYTES = 3
-FORMAT = 1
-"""Version of the journal layout, written into the run line."""
-
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,16 @@ class PlanEntry:
 
 @dataclass
 class RunState:
-    """A journal read back: everything `resume` needs to know."""
+    """A journal read back: everything `resume` needs to know.
+
+    The run line is kept as read and typed on first use (`record`), so a journal this version
+    cannot resume still says whether it is finished: one such file does not stop `resume` from
+    finishing every other run.
+    """
 
     run_id: str
-    run: dict[str, Any]
+    run_line: dict[str, Any]
+    path: Path
     plans: list[PlanEntry] = field(default_factory=list)
     exposures: dict[int, list[FileEntry]] = field(default_factory=dict)
     sent: set[str] = field(default_factory=set)
@@ -111,6 +118,11 @@ class RunState:
     @property
     def finished(self) -> bool:
         return self.done or (not self.ungenerated() and not self.unsent() and bool(self.plans))
+
+    @property
+    def record(self) -> RunRecord:
+        """The typed run line; a JournalError naming the run and what to do if it cannot be read."""
+        return RunRecord.from_json(self.run_line, run_id=self.run_id, path=self.path)
 
 
 def runs_dir() -> Path:
@@ -164,11 +176,14 @@ def read(run_id: str) -> RunState:
                 break
             raise JournalError(f"journal {path} is corrupt at line {number}: not JSON") from None
         if state is None:
-            if event.get("event") != "run":
+            if not isinstance(event, dict) or event.get("event") != "run":
                 raise JournalError(f"journal {path} does not start with its run line")
-            state = RunState(run_id, event)
+            state = RunState(run_id, event, path)
             continue
-        _apply(state, event)
+        try:
+            _apply(state, event)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise JournalError(f"journal {path} is corrupt at line {number}: not an event this version knows") from None
     if state is None:
         raise JournalError(f"journal {path} is empty: delete it, its run never started")
     return state
@@ -178,7 +193,11 @@ def _apply(state: RunState, event: dict[str, Any]) -> None:
     kind = event.get("event")
     if kind == "plan":
         start, stop = event["numbers"]
-        state.plans.append(PlanEntry(start, stop, event["seed"], event["now"], event.get("time")))
+        entry = PlanEntry(int(start), int(stop), int(event["seed"]), event["now"], event.get("time"))
+        for stamp in (entry.now, entry.time):  # re-planning reads them: a bad one is corruption here
+            if stamp is not None:
+                dt.datetime.fromisoformat(stamp)
+        state.plans.append(entry)
     elif kind == "exposure":
         state.exposures[event["number"]] = [FileEntry(**f) for f in event["files"]]
     elif kind == "sent":
@@ -203,10 +222,10 @@ class Journal:
         self._closed = False
 
     @classmethod
-    def create(cls, run_id: str, run: dict[str, Any]) -> Journal:
+    def create(cls, record: RunRecord) -> Journal:
         """A new journal whose first line says where the run sends and what the user asked."""
-        journal = cls._open(run_id, mode="x")
-        journal._write({"event": "run", "format": FORMAT, "run_id": run_id, **run}, durable=True)
+        journal = cls._open(record.run_id, mode="x")
+        journal._write(record.to_json(), durable=True)
         return journal
 
     @classmethod

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -31,20 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from send_test_images.errors import GenerationError, UploadError, UsageError
+from send_test_images import defaults
+from send_test_images.errors import GenerationError, UploadError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import spool
 from send_test_images.sending.client import Uploader
+from send_test_images.sending.events import FileFailed, FileSent, Observer, ignore
 from send_test_images.sending.journal import FileEntry, Journal
-from send_test_images.sending.progress import Progress
 from send_test_images.sending.summary import RunStats
 
-DEFAULT_CONCURRENCY = 8
-"""Parallel uploads: enough to hide the two round trips per file; a real site runs several."""
-MAX_CONCURRENCY = 256
-DEFAULT_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-"""Generator processes: generation is CPU-bound, one per core."""
 AHEAD_PER_WORKER = 2
 """Exposures each generator may have in flight, so none waits while the next spec is sent."""
 FILES_QUEUED_PER_UPLOADER = 4
@@ -83,26 +78,20 @@ class _Stopped(Exception):
 
 @dataclass(frozen=True)
 class SendSettings:
-    """Where and how fast to send; plain values from the command line."""
+    """Where and how fast one run sends, as `sending.run.Run` works it out.
 
-    s3_directory: str = "data"
+    Not checked again here: every value comes from a record that checked itself
+    (`sending.options.SendOptions`, `Destination`, `RunRequest`, or the journal's `RunRecord`).
+    """
+
+    s3_directory: str = defaults.S3_DIRECTORY
     info_channel: int | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
-    workers: int = DEFAULT_WORKERS
+    concurrency: int = defaults.CONCURRENCY
+    workers: int = defaults.WORKERS
     rate: float | None = None
     duration: float | None = None
     keep_files: bool = False
     keep_truth: bool = False
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.concurrency, int) or not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise UsageError(f"concurrency {self.concurrency!r} is not allowed: use 1 to {MAX_CONCURRENCY}")
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise UsageError(f"workers {self.workers!r} is not allowed: use 0 (this process) or more")
-        if self.rate is not None and not self.rate > 0:
-            raise UsageError(f"rate {self.rate!r} is not allowed: use exposures per second above 0")
-        if self.duration is not None and not self.duration > 0:
-            raise UsageError(f"duration {self.duration!r} is not allowed: use seconds above 0")
 
 
 @dataclass
@@ -128,15 +117,15 @@ class Pipeline:
         api_url: str,
         journal: Journal,
         stats: RunStats,
-        progress: Progress,
         settings: SendSettings,
         *,
         spool_dir: Path,
         uploader_options: dict[str, Any] | None = None,
+        observe: Observer = ignore,
     ) -> None:
         self.journal = journal
         self.stats = stats
-        self.progress = progress
+        self.observe = observe
         self.settings = settings
         self.spool_dir = spool_dir
         self._stop = threading.Event()
@@ -280,13 +269,13 @@ class Pipeline:
         except UploadError as exc:
             self.journal.mark_failed(job.entry.name, str(exc))
             self.stats.failed(exc)
-            self.progress.failed(key, exc)
+            self.observe(FileFailed(key, exc))
             return
         self.journal.mark_sent(job.entry.name, result.key, result.attempts)
         if not settings.keep_files:
             spool.discard(job.entry.path)
         self.stats.sent(job.number, result)
-        self.progress.sent(result)
+        self.observe(FileSent(result))
 
     def _backoff_sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):

@@ -1,8 +1,10 @@
-"""Which Photon Ranch API a run talks to.
+"""Where a run's files go: which Photon Ranch API, and which S3 directory and channel.
 
 All three public stages write to the same production bucket and database (protocol page §1),
 so the safe default is the embedded local site. `resolve_api` never builds that site's URL
-itself: it answers the `LOCAL` marker and the CLI substitutes the URL of the site it started.
+itself: it answers the `LOCAL` marker and `sending.run.connect` substitutes the URL of the site
+it started. The real API answers 403 for a directory or channel it does not know, so those are
+refused here, before anything is reserved or sent (`check_destination`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from send_test_images import defaults
 from send_test_images.errors import UsageError
 
 API_ENV = "SEND_TEST_IMAGES_API"
@@ -24,7 +27,12 @@ STAGES: Mapping[str, str] = {
     "prod": "https://api.photonranch.org/api",
 }
 
-DEFAULT_TARGET = LOCAL
+DEFAULT_TARGET = defaults.API
+
+S3_DIRECTORIES = ("data", "info-images", "allsky", "test")
+INFO_CHANNELS = (1, 2, 3)
+INFO_DIRECTORY = "info-images"
+"""The one directory whose files carry a channel (protocol §1)."""
 
 _SCHEMES = ("http", "https")
 _ALLOWED = f"{LOCAL}, {', '.join(STAGES)} or an http(s):// URL such as http://127.0.0.1:8000"
@@ -43,6 +51,26 @@ def resolve_api(value: str | None = None, *, environ: Mapping[str, str] | None =
     if from_env.strip():
         return _resolve(from_env, where=API_ENV)
     return DEFAULT_TARGET
+
+
+def check_s3_directory(s3_directory: str) -> str:
+    """One of `S3_DIRECTORIES`, or a UsageError naming the value and the allowed ones."""
+    if s3_directory not in S3_DIRECTORIES:
+        raise UsageError(f"s3 directory {s3_directory!r} is not allowed: use one of {', '.join(S3_DIRECTORIES)}")
+    return s3_directory
+
+
+def check_channel(channel: int) -> int:
+    """An info-image channel, 1 to 3 (checked even when the directory is not info-images, as ever)."""
+    if channel not in INFO_CHANNELS:
+        raise UsageError(f"info channel {channel!r} is not allowed: use 1, 2 or 3")
+    return channel
+
+
+def check_destination(s3_directory: str, channel: int) -> None:
+    """The real API answers 403 for these; refusing first means nothing is half-sent."""
+    check_s3_directory(s3_directory)
+    check_channel(channel)
 
 
 def is_local(api: str) -> bool:

@@ -19,13 +19,14 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from send_test_images.localsite import rules, validate
 from send_test_images.localsite.db import ObjectRecord
 from send_test_images.localsite.web import openapi
 from send_test_images.localsite.web.context import ApiContext, context_of
 from send_test_images.localsite.web.inputs import name_and_directory, path_param
+from send_test_images.localsite.web.jsonbody import FiniteJSONResponse
 from send_test_images.localsite.web.problems import HTTPProblem, refuse, text
 
 DEFAULT_RECENT_LIMIT = 1000
@@ -85,7 +86,7 @@ async def upload(request: Request) -> Response:
         if channel is None:
             raise HTTPProblem(403, validate.BAD_CHANNEL.format(value=validate.echo(raw_channel)))
     presigned = await run_in_threadpool(_presign_upload, context_of(request), name, directory, channel)
-    return JSONResponse(presigned)
+    return FiniteJSONResponse(presigned)
 
 
 def _presign_upload(ctx: ApiContext, name: str, directory: str, channel: int | None) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def latest_images(request: Request) -> Response:
         raise HTTPProblem(400, f"number of images {validate.echo(request.path_params['count'])} is "
                                f"not allowed: use 1 to {MAX_LATEST}")
     ctx = context_of(request)
-    return JSONResponse([_record(ctx, row) for row in ctx.db.latest_images(site, count)])
+    return FiniteJSONResponse([_record(ctx, row) for row in ctx.db.latest_images(site, count)])
 
 
 def image(request: Request) -> Response:
@@ -118,7 +119,7 @@ def image(request: Request) -> Response:
     row = ctx.db.image(base)
     if row is None:
         raise HTTPProblem(404, f"No image found with base_filename {base}")
-    return JSONResponse(_record(ctx, row))
+    return FiniteJSONResponse(_record(ctx, row))
 
 
 def fitsheader(request: Request) -> Response:
@@ -126,7 +127,7 @@ def fitsheader(request: Request) -> Response:
     row = context_of(request).db.image(base)
     if row is None or not row.get("header"):
         raise HTTPProblem(404, f"No header found for base_filename {base}")
-    return JSONResponse(json.loads(row["header"]))
+    return FiniteJSONResponse(json.loads(row["header"]))
 
 
 def infoimage(request: Request) -> Response:
@@ -141,7 +142,7 @@ def infoimage(request: Request) -> Response:
     row = ctx.db.image(base, rules.INFO_DIRECTORY) if base else None
     if row is None:
         return Response(status_code=204)
-    return JSONResponse(_record(ctx, row))
+    return FiniteJSONResponse(_record(ctx, row))
 
 
 def recentuploads(request: Request) -> Response:
@@ -150,18 +151,27 @@ def recentuploads(request: Request) -> Response:
     if site is not None:
         refuse(validate.path_param_problem("site", site))
     records = context_of(request).db.recent_uploads(site, DEFAULT_RECENT_LIMIT)
-    return JSONResponse([_upload_entry(r) for r in records])
+    return FiniteJSONResponse([_upload_entry(r) for r in records])
 
 
 # --- the local site's own --------------------------------------------------------------------
 
 
-async def health(request: Request) -> Response:
-    """Proof of life that also tells a reusing command where this site's S3 is."""
+def health(request: Request) -> Response:
+    """Proof of life that also tells a reusing command where this site's S3 is.
+
+    Alive means S3 answers too: without weed every upload and read fails, so a site whose weed
+    died answers 503 with the one-line reason, and a command looking for a running site does
+    not reuse it. The check is cached by the S3 server, and this handler runs in the thread
+    pool, so a hung weed never holds up the event loop.
+    """
     ctx = context_of(request)
+    problem = ctx.s3_problem()
+    if problem is not None:
+        raise HTTPProblem(503, problem)
     now = dt.datetime.fromtimestamp(ctx.clock(), dt.UTC).isoformat()
-    return JSONResponse({"ok": True, "s3_url": ctx.s3_url, "bucket": ctx.bucket, "time": now})
+    return FiniteJSONResponse({"ok": True, "s3_url": ctx.s3_url, "bucket": ctx.bucket, "time": now})
 
 
 async def openapi_json(request: Request) -> Response:
-    return JSONResponse(openapi.describe(context_of(request)))
+    return FiniteJSONResponse(openapi.describe(context_of(request)))

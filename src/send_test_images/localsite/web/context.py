@@ -39,6 +39,9 @@ class ApiContext:
     clock: Callable[[], float] = time.time
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    s3_problem: Callable[[], str | None] = lambda: None
+    """Why S3 cannot serve right now (one plain line), or None; asked by /health. The site
+    passes `S3Server.problem`, which checks weed cheaply and caches the answer."""
 
     def presign_post(self, key: str) -> dict[str, Any]:
         """The real service's presigned POST for `key`, plus this site's size limit.

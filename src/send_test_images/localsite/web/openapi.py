@@ -191,7 +191,8 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
                               "404": _plain("no such file")},
             }},
             "/health": {"get": {"responses": {"200": _json("the site is up", {
-                "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}})}}},
+                "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}}),
+                "503": _plain("the S3 server (weed) is not answering: the text says why")}}},
             "/": {"get": {"responses": {"307": {"description": "to the observe page of a site with data"}}}},
             "/site/{site}/observe": {"get": {"parameters": [SITE],
                                              "responses": {"200": HTML, "400": BAD_INPUT}}},

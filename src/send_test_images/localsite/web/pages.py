@@ -14,13 +14,14 @@ from pathlib import Path
 import jinja2
 from botocore.exceptions import ClientError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from send_test_images.localsite import observe, rules, validate
 from send_test_images.localsite.s3server import is_missing
 from send_test_images.localsite.web.context import context_of
 from send_test_images.localsite.web.inputs import path_param
+from send_test_images.localsite.web.jsonbody import FiniteJSONResponse
 from send_test_images.localsite.web.problems import HTTPProblem, refuse
 
 WEB_DIR = Path(__file__).parent
@@ -67,7 +68,7 @@ def observe_json(request: Request) -> Response:
         observe.info_card(c, db.image(base, rules.INFO_DIRECTORY) if (base := db.info_channel(site, c)) else None)
         for c in rules.INFO_CHANNELS
     ]
-    return JSONResponse({
+    return FiniteJSONResponse({
         "site": site,
         "sites": db.sites_with_data(),
         "cards": observe.strip(rows, db.object_keys, DEFAULT_STRIP_LENGTH),

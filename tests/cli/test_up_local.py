@@ -1,90 +1,31 @@
-"""The command line as a user meets it: flags, messages, exit codes, and what lands on the site.
+"""`up` as a user meets it, end to end into a real local Photon Ranch (weed S3 + API + ingestion
+on loopback, never the internet): what lands on the site, under which names and numbers.
 
-CLI runs happen in process (`cli.main` with captured streams); uploads go to a real local
-Photon Ranch (weed S3 + API + ingestion on loopback), never to the internet.
+CLI runs happen in process (`cli.main` with captured streams), except where the test is about
+the process itself (`python up.py`, an unguarded calling script).
 """
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from astropy.io import fits
 
-from send_test_images import cli
 from send_test_images.exposure.naming import parse
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import numbering
 
+from inprocess import SMALL, sent_keys
+from inprocess import run_cli as run
 from localsite_fixtures import latest, recent_keys, wait_for
 
+pytestmark = pytest.mark.s3
+
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ["--camera", "sq768"]
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def sent_keys(stdout: str) -> list[str]:
-    return [line.split()[0] for line in stdout.splitlines() if " 204 OK" in line]
-
-
-# --- help and bad input --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("command", "flags"),
-    [
-        ("up", ["-s", "--site", "-dt", "--data_type", "-f", "--files", "-r", "--repeat", "-s3", "--s3dir",
-                "-c", "--channel", "-ss", "--smartstack", "--api", "--seed", "--out", "--dry-run", "--inst",
-                "--camera", "--image", "--frame", "--exptime", "--filter", "--time", "--fits-format", "--truth"]),
-        ("make", ["--out", "--number", "--seed", "--files", "--camera"]),
-        ("serve", ["--host", "--port", "--data"]),
-    ],
-)
-def test_help_documents_every_flag(command: str, flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        cli.main([command, "-h"])
-    assert info.value.code == 0
-    text = capsys.readouterr().out
-    for flag in flags:
-        assert f"{flag} " in text or f"{flag}," in text or f"{flag}\n" in text, flag
-
-
-@pytest.mark.parametrize(
-    ("argv", "fragment"),
-    [
-        (["-s", "t-s"], "site 't-s' is not allowed: use 3 to 6 letters or digits"),
-        (["-f", "hjx"], "files 'hjx' is not allowed: use letters from hjtfF"),
-        (["-s3", "photos"], "s3 directory 'photos' is not allowed: use one of data, info-images, allsky, test"),
-        (["-c", "4"], "info channel 4 is not allowed: use 1, 2 or 3"),
-        (["-dt", "EXP"], "data type 'EXP' is not allowed: use 1 or 2 letters"),
-        (["-r", "0"], "repeat '0' is not allowed: use a whole number >= 1"),
-        (["-r", "many"], "repeat 'many' is not allowed"),
-        (["--api", "staging"], "'staging' is not allowed"),
-        (["--time", "yesterday"], "time 'yesterday' is not allowed: use ISO 8601"),
-        (["--filter", "Q"], "'Q'"),
-        (["--camera", "big"], "invalid choice: 'big'"),
-        (["--inst", "my-cam"], "instrument 'my-cam' is not allowed"),
-        (["--exptime", "-3"], "exposure time '-3' is not allowed"),
-    ],
-)
-def test_bad_input_is_one_line_exit_2_and_nothing_is_reserved(argv: list[str], fragment: str) -> None:
-    code, out, err = run("up", *argv)
-    assert code == 2
-    assert fragment in err
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("send-test-images: error: ")
-    assert out == ""
-    assert numbering.last_reserved("tst", "inst") is None
 
 
 def test_a_refused_presign_is_reported_per_file_and_the_exit_code_is_non_zero(local_site: LocalSite) -> None:
@@ -94,48 +35,6 @@ def test_a_refused_presign_is_reported_per_file_and_the_exit_code_is_non_zero(lo
     assert "FAILED" in out
     assert "404" in out
     assert "1 failed" in err
-
-
-# --- make and dry run ----------------------------------------------------------------------------
-
-
-def test_make_writes_every_file_of_each_exposure_with_valid_names(tmp_path: Path) -> None:
-    code, _, _ = run("make", *SMALL, "-r", "2", "--number", "41", "--seed", "3", "--truth", "--out", str(tmp_path))
-    assert code == 0
-    names = sorted(p.name for p in tmp_path.iterdir())
-    products = [n for n in names if not n.endswith(".ecsv")]
-    assert len(products) == 10
-    parsed = [parse(n) for n in products]
-    assert {p.number for p in parsed} == {41, 42}
-    assert {(p.level, p.ext) for p in parsed} == {
-        ("00", "txt"), ("10", "jpg"), ("11", "jpg"), ("10", "fits.fz"), ("00", "fits.fz")
-    }
-    assert sum(n.endswith("-truth.ecsv") for n in names) == 2
-    assert numbering.last_reserved("tst", "inst") is None  # make sends nothing, reserves nothing
-
-
-def test_dry_run_names_files_and_sends_nothing() -> None:
-    code, out, _ = run("up", *SMALL, "-r", "2", "-f", "hj", "--dry-run", "--api", "http://127.0.0.1:9")
-    assert code == 0
-    lines = [line for line in out.splitlines() if line.startswith("would send")]
-    assert len(lines) == 4
-    assert all(line.split()[2].startswith("data/tst-inst-") for line in lines)
-    assert numbering.last_reserved("tst", "inst") is None
-
-
-def test_same_seed_gives_identical_pixels(tmp_path: Path) -> None:
-    for folder in ("a", "b"):
-        assert run("make", *SMALL, "-f", "F", "--seed", "11", "--out", str(tmp_path / folder))[0] == 0
-    (a,), (b,) = (list((tmp_path / f).glob("*.fits.fz")) for f in ("a", "b"))
-    with fits.open(a) as fa, fits.open(b) as fb:
-        assert np.array_equal(fa[1].data, fb[1].data)
-    assert run("make", *SMALL, "-f", "F", "--seed", "12", "--out", str(tmp_path / "c"))[0] == 0
-    (c,) = list((tmp_path / "c").glob("*.fits.fz"))
-    with fits.open(a) as fa, fits.open(c) as fc:
-        assert not np.array_equal(fa[1].data, fc[1].data)
-
-
-# --- end to end into the local site ------------------------------------------------------------
 
 
 def test_up_sends_every_file_and_the_image_is_ingested(local_site: LocalSite, tmp_path: Path) -> None:
@@ -239,28 +138,6 @@ def test_the_api_can_be_chosen_by_environment_variable(local_site: LocalSite, mo
     assert recent_keys(local_site.api_url, "cli7") == set(sent_keys(out))
 
 
-def test_frame_options_reach_the_pixels_and_the_header(tmp_path: Path) -> None:
-    code, _, err = run(
-        "make", *SMALL, "-f", "h", "--seeing", "4.5", "--cosmic-rays", "--satellite", "--exptime", "300",
-        "--location=-30.5,-70.7,2200", "--frame", "light", "--out", str(tmp_path),
-    )
-    assert code == 0, err
-    (txt,) = tmp_path.glob("*.txt")
-    header = fits.Header.fromstring(txt.read_text())
-    assert header["SYNTH SEEING_FWHM"] == 4.5
-    assert header["SYNTH COSMIC_RAYS"] > 0
-    assert header["SYNTH SATELLITE"] == 1
-    assert (header["LATITUDE"], header["LONGITUD"], header["HEIGHT"]) == (-30.5, -70.7, 2200.0)
-    assert header["ALTITUDE"] > 0
-
-
-@pytest.mark.parametrize("location", ["north", "95,10", "10", "10,20,30,40", "10,20,99999"])
-def test_a_bad_location_is_refused_by_value(location: str) -> None:
-    code, _, err = run("make", *SMALL, "--location", location)
-    assert code == 2
-    assert f"location {location!r} is not allowed: use LAT,LON[,ELEV]" in err
-
-
 def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_site: LocalSite, tmp_path: Path) -> None:
     script = tmp_path / "unguarded.py"
     script.write_text(
@@ -276,30 +153,3 @@ def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_si
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("send-test-images: error: a generation worker process died")
     assert "if __name__ == '__main__':" in lines[0]
-
-
-def test_the_camera_profile_can_be_overridden(tmp_path: Path) -> None:
-    code, _, err = run("make", "--camera", "sq1k", "--size", "320x200", "--pixel-scale", "0.9", "-f", "hF",
-                       "--out", str(tmp_path))
-    assert code == 0, err
-    (fz,) = tmp_path.glob("*.fits.fz")
-    with fits.open(fz) as hdul:
-        assert hdul[1].data.shape == (200, 320)
-        assert hdul[1].header["PIXSCALE"] == 0.9
-        assert abs(hdul[1].header["CDELT2"]) == pytest.approx(0.9 / 3600)
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--size", "big"], "size 'big' is not allowed: use WIDTHxHEIGHT in pixels"),
-        (["--size", "10x10"], "size '10x10' is not allowed"),
-        (["--pixel-scale", "-1"], "pixel scale '-1' is not allowed: use a number of arcsec per pixel"),
-        (["--pixel-scale", "500"], "pixel scale 500.0 is not allowed: use 0.01 to 100"),
-        (["--seeing", "x"], "seeing 'x' is not allowed: use a number of arcsec"),
-    ],
-)
-def test_bad_camera_overrides_are_refused_by_value(argv: list[str], message: str) -> None:
-    code, _, err = run("make", *argv)
-    assert code == 2
-    assert message in err

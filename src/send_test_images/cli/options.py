@@ -1,0 +1,132 @@
+"""Parsed arguments -> one typed record per command, in one place, before anything runs.
+
+argparse has already typed every value (cli/argtypes.py); here they are gathered into the
+library's records (`BatchOptions`, `Destination`, `SendOptions`, `RunRequest`), whose own checks
+run as they are built. So every bad value is refused right after parsing: no local site started,
+no number reserved. The commands (cli/commands.py) get these records, never the Namespace.
+
+Import-light (no numpy): it runs before the heavy modules are imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from send_test_images import defaults
+from send_test_images.errors import UsageError
+from send_test_images.exposure.options import BatchOptions
+from send_test_images.sending import targets
+from send_test_images.sending.options import Destination, RunRequest, SendOptions
+
+
+@dataclass(frozen=True)
+class Up:
+    request: RunRequest
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Resume:
+    run_id: str | None
+    sending: SendOptions
+
+
+@dataclass(frozen=True)
+class Make:
+    batch: BatchOptions
+    out_dir: Path
+    first_number: int
+
+
+@dataclass(frozen=True)
+class Serve:
+    data: Path | None
+    host: str
+    port: int
+
+
+Command = Up | Resume | Make | Serve
+
+
+def from_args(args: argparse.Namespace) -> Command:
+    """The typed record of the command `args` asks for."""
+    if args.command == "up":
+        duration = args.duration
+        return Up(
+            RunRequest(
+                batch=batch_options(args),
+                destination=Destination(
+                    target=args.api if args.api is not None else targets.resolve_api(None),
+                    s3_directory=args.s3dir,
+                    channel=channel_for(args.s3dir, args.channel),
+                    data=args.data,
+                ),
+                sending=send_options(args),
+                out_dir=args.out,
+                duration=duration,
+                cap=args.repeat if duration is not None else None,
+            ),
+            dry_run=args.dry_run,
+        )
+    if args.command == "resume":
+        return Resume(args.run_id, send_options(args))
+    if args.command == "make":
+        return Make(batch_options(args), out_dir=args.out, first_number=args.number)
+    if args.command == "serve":
+        return Serve(args.data, args.host, args.port)
+    raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")
+
+
+def channel_for(s3_directory: str, channel: int | None) -> int:
+    """`-c` only means something for info images: given with any other directory it is refused,
+    not silently dropped, since the user clearly expected a channel to matter."""
+    if channel is None:
+        return defaults.CHANNEL
+    if s3_directory != targets.INFO_DIRECTORY:
+        raise UsageError(
+            f"info channel {channel} is not allowed with -s3 {s3_directory}: only info images have a "
+            f"channel; use -s3 {targets.INFO_DIRECTORY} -c {channel}, or leave -c out"
+        )
+    return channel
+
+
+def batch_options(args: argparse.Namespace) -> BatchOptions:
+    """What to generate (`up`, `make`). Without -r one exposure; a timed run reads -r as its cap."""
+    return BatchOptions(
+        site=args.site,
+        inst=args.inst,
+        data_type=args.data_type,
+        files=args.files,
+        repeat=args.repeat if args.repeat is not None else defaults.REPEAT,
+        smartstack=args.smartstack,
+        seed=args.seed,
+        camera=args.camera,
+        image=args.image,
+        frame=args.frame,
+        exptime=args.exptime,
+        filter=args.filter,
+        time=args.time,
+        fits_format=args.fits_format,
+        truth=args.truth,
+        user=args.user,
+        seeing=args.seeing,
+        cosmic_rays=args.cosmic_rays,
+        satellite=args.satellite,
+        location=args.location,
+        size=args.size,
+        pixel_scale=args.pixel_scale,
+    )
+
+
+def send_options(args: argparse.Namespace) -> SendOptions:
+    """How to send (`up`, `resume`)."""
+    return SendOptions(
+        concurrency=args.concurrency,
+        workers=args.workers,
+        rate=args.rate,
+        timeout=args.timeout,
+        retries=args.retries,
+        report=args.report,
+    )

@@ -1,0 +1,387 @@
+"""One run of sending, owned from its first reserved number to its last settled file.
+
+    Run.start(request, api_url)        reserve numbers (all at once, or a block at a time for
+                                       --duration) and journal the run (a records.RunRecord)
+    Run.reopen(run_id, api_url, ...)   lock the journal, re-plan its exposures exactly, and work
+                                       out what is owed (made but unsent, or never made)
+    run.send()                         the pipeline: generate, journal, upload
+    run.settle(outcome)                trim what a timed run never reached, mark it done when
+                                       nothing is owed, and total it up (a RunResult)
+
+`up` and `resume` are the two ways through it: `send_new(request)` and `resume(run_id)`, each a
+few lines, so a new run and a resumed one settle, count and report in the very same code.
+`connect` gives the API URL, starting the local site for `local`. Nothing here prints: each step
+is told to an observer as a typed event (sending/events.py), and the results are returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from send_test_images import defaults, paths
+from send_test_images.exitcodes import ExitCode
+from send_test_images.exposure.options import BatchOptions, parse_time
+from send_test_images.exposure.plan import DEFAULT_OVERHEAD, new_seed, plan, template_spec
+from send_test_images.exposure.spec import ExposureSpec
+from send_test_images.sending import journal as journal_mod
+from send_test_images.sending import numbering, spool, targets
+from send_test_images.sending.client import PhotonRanchClient
+from send_test_images.sending.events import (
+    NothingOwed,
+    NothingToResume,
+    Observer,
+    RunOwes,
+    RunReopened,
+    RunResult,
+    RunSettled,
+    RunStarted,
+    SendingStarted,
+    SendingStopped,
+    SiteDone,
+    SiteStarted,
+    ignore,
+)
+from send_test_images.sending.journal import FileEntry, Journal, RunState
+from send_test_images.sending.options import RunRequest, SendOptions
+from send_test_images.sending.pipeline import Outcome, Pipeline, SendSettings, refuse_in_a_starting_worker
+from send_test_images.sending.records import RunRecord
+from send_test_images.sending.summary import RunStats, summarize, write_report
+
+LOCAL_SITE_FOLDER = "site"
+
+Owed = list[tuple[int, list[FileEntry]]]
+"""Exposures made and journaled but not (wholly) sent: number -> the files still owed."""
+
+
+def local_site_dir(data: Path | None) -> Path:
+    """The local site's data folder: `data`, or `site` in the user data directory."""
+    return data if data is not None else paths.data_dir() / LOCAL_SITE_FOLDER
+
+
+@contextlib.contextmanager
+def connect(target: str, data: Path | None, observe: Observer = ignore) -> Iterator[str]:
+    """The API URL to send to; for `local`, a running `serve` on `data`, or a site started now.
+
+    A site started here waits (briefly) for ingestion to catch up and stops when the block ends.
+    """
+    if not targets.is_local(target):
+        yield target
+        return
+    from send_test_images.localsite import LocalSite  # late: starting a site is the only use
+
+    site = LocalSite.connect_or_start(local_site_dir(data))
+    try:
+        if site.owned:
+            observe(SiteStarted(site.api_url))
+        yield site.api_url
+        if site.owned:
+            site.wait_idle(defaults.INGEST_WAIT)
+        observe(SiteDone(site.api_url, site.owned))
+    finally:
+        site.stop()
+
+
+def check(request: RunRequest) -> int:
+    """Plan the whole run once, so any bad value is refused before anything starts; the run's seed."""
+    batch = request.batch
+    seed = batch.seed if batch.seed is not None else new_seed()
+    plan(batch, range(1, 1 + batch.count), seed=seed)
+    return seed
+
+
+def send_new(request: RunRequest, *, observe: Observer = ignore) -> RunResult:
+    """`up`: check, connect, start, send and settle a new run; what it sent and what it owes."""
+    refuse_in_a_starting_worker()
+    seed = check(request)
+    if request.out_dir is not None:
+        request.out_dir.mkdir(parents=True, exist_ok=True)
+    destination = request.destination
+    with (
+        connect(destination.target, destination.data, observe) as api_url,
+        Run.start(request, api_url, seed=seed, observe=observe) as run,
+    ):
+        return run.settle(run.send())
+
+
+def unfinished_runs() -> list[str]:
+    """Every journaled run that still owes something, oldest first."""
+    return [r for r in journal_mod.list_runs() if not journal_mod.read(r).finished]
+
+
+def resume(
+    run_id: str | None, sending: SendOptions | None = None, *, observe: Observer = ignore
+) -> list[RunResult]:
+    """`resume`: finish the given run (or every unfinished one), each to the API it used.
+
+    Stops after a run that Ctrl-C interrupted; a run with nothing left gives no result.
+    """
+    refuse_in_a_starting_worker()
+    sending = sending or SendOptions()
+    if run_id is not None:
+        run_ids = [journal_mod.check_run_id(run_id)]
+    else:
+        run_ids = unfinished_runs()
+        if not run_ids:
+            observe(NothingToResume(journal_mod.runs_dir()))
+            return []
+    results: list[RunResult] = []
+    for one in run_ids:
+        state = journal_mod.read(one)
+        if state.done:
+            observe(NothingOwed(one))
+            continue
+        record = state.record  # refused here, before anything starts, if this version cannot read it
+        with (
+            connect(record.target, record.data, observe) as api_url,
+            Run.reopen(one, api_url, sending, observe=observe) as run,
+        ):
+            result = run.settle(run.send())
+        results.append(result)
+        if result.exit_code == ExitCode.INTERRUPTED:
+            break
+    return results
+
+
+class Run:
+    """One run: its journal (held, locked), what it sends and owes, and how it sends it.
+
+    Made by `start` (a new run) or `reopen` (a journaled one); then `send()` once and
+    `settle()` once; `close()` (or the `with` block) releases the journal.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        record: RunRecord,
+        api_url: str,
+        settings: SendSettings,
+        sending: SendOptions,
+        *,
+        owed: Owed,
+        specs: Iterable[ExposureSpec],
+        planned: int | None,
+        observe: Observer,
+    ) -> None:
+        self.journal = journal
+        self.record = record
+        self.api_url = api_url
+        self.settings = settings
+        self.sending = sending
+        self.owed = owed
+        self.specs = specs
+        self.planned = planned
+        self.observe = observe
+        self.stats = RunStats(exposures_planned=planned)  # made again as sending starts: its clock
+        self.spool_dir = record.out_dir if record.out_dir is not None else spool.spool_dir(record.run_id)
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @classmethod
+    def start(cls, request: RunRequest, api_url: str, *, seed: int, observe: Observer = ignore) -> Run:
+        """Journal a new run and reserve its first numbers (what the server already holds is skipped)."""
+        batch, destination, sending = request.batch, request.destination, request.sending
+        with PhotonRanchClient(api_url, timeout=sending.timeout) as client:
+            highest = client.highest_file_number(batch.site, batch.inst)
+        record = RunRecord(
+            run_id=journal_mod.new_run_id(batch.site),
+            target=destination.target,
+            data=local_site_dir(destination.data) if targets.is_local(destination.target) else None,
+            s3_directory=destination.s3_directory,
+            info_channel=destination.info_channel,
+            out_dir=request.out_dir.resolve() if request.out_dir is not None else None,
+            options=batch,
+            seed=seed,
+        )
+        journal = Journal.create(record)
+        try:
+            blocks = _Blocks(batch, journal, seed=seed, server_highest=highest, duration=request.duration,
+                             cap=request.cap)
+            first = blocks.reserve_first()
+            wanted = request.exposures_wanted
+            settings = SendSettings(
+                s3_directory=destination.s3_directory,
+                info_channel=destination.info_channel,
+                concurrency=sending.concurrency,
+                workers=min(sending.workers, wanted if wanted is not None else defaults.WORKERS),
+                rate=sending.rate,
+                duration=request.duration,
+                keep_files=request.out_dir is not None,
+                keep_truth=request.out_dir is not None and batch.truth,
+            )
+            observe(RunStarted(record.run_id, api_url, batch.site, first.start, seed, batch.repeat,
+                               request.duration, request.cap))
+        except BaseException:
+            journal.close()
+            raise
+        return cls(journal, record, api_url, settings, sending, owed=[], specs=blocks.specs(),
+                   planned=None if request.duration else batch.count, observe=observe)
+
+    @classmethod
+    def reopen(cls, run_id: str, api_url: str, sending: SendOptions, *, observe: Observer = ignore) -> Run:
+        """Take a journaled run's lock and work out what it owes; spooled files are sent as they are,
+        and exposures whose files are gone (or were never made) are made again, identically."""
+        journal = Journal.reopen(run_id)
+        try:
+            state = journal_mod.read(run_id)  # again, now that we hold the lock
+            record = state.record
+            specs_by_number = replan(record.options, state)
+            owed: Owed = []
+            remake: list[int] = list(state.ungenerated())
+            for number, files in state.unsent().items():
+                if all(Path(f.path).is_file() for f in files):
+                    owed.append((number, files))
+                else:  # the spool was cleared: make the same exposure again, under the same names
+                    remake.append(number)
+            specs = [specs_by_number[n] for n in sorted(remake)]
+            settings = SendSettings(
+                s3_directory=record.s3_directory,
+                info_channel=record.info_channel,
+                concurrency=sending.concurrency,
+                workers=min(sending.workers, len(specs)),
+                rate=sending.rate,
+                keep_files=record.out_dir is not None,
+                keep_truth=record.out_dir is not None and record.options.truth,
+            )
+            observe(RunReopened(run_id, api_url, sum(len(f) for _, f in owed), len(owed), len(specs)))
+        except BaseException:
+            journal.close()
+            raise
+        return cls(journal, record, api_url, settings, sending, owed=owed, specs=specs,
+                   planned=len(owed) + len(specs), observe=observe)
+
+    def send(self) -> Outcome:
+        """Send what is owed, then make and send every planned exposure; counted in `self.stats`."""
+        self.stats = RunStats(exposures_planned=self.planned)
+        self.observe(SendingStarted(self.stats))
+        try:
+            pipeline = Pipeline(
+                self.api_url, self.journal, self.stats, self.settings, spool_dir=self.spool_dir,
+                uploader_options=self.sending.uploader_options(), observe=self.observe,
+            )
+            outcome = pipeline.run(self.owed, self.specs)
+        finally:
+            self.observe(SendingStopped(self.stats))
+        self.stats.stop_clock()
+        return outcome
+
+    def settle(self, outcome: Outcome) -> RunResult:
+        """Bring the journal up to date with the outcome and total the run up.
+
+        A timed run promised a stream, not a count: numbers it reserved but never reached are
+        trimmed, not owed. A run that owes nothing is marked done and its spool removed. Then
+        `RunSettled`, the --report file, and `RunOwes` when something is left.
+        """
+        state = journal_mod.read(self.run_id)
+        if self.settings.duration is not None and (outcome.out_of_time or outcome.interrupted):
+            last = outcome.last_released if outcome.last_released is not None else state.plans[0].start - 1
+            self.journal.trim(last)
+            state.trimmed_after = last
+        files_left = state.files_left()
+        made_left = len(state.ungenerated())
+        if not files_left and not made_left:
+            self.journal.mark_done()
+            if not self.settings.keep_files:
+                spool.remove_if_empty(self.spool_dir)
+        summary = summarize(
+            self.stats, run_id=self.run_id, api_url=self.api_url, files_left=files_left,
+            exposures_not_made=made_left, interrupted=outcome.interrupted,
+        )
+        result = RunResult(self.run_id, self.api_url, self.stats, summary, files_left, made_left,
+                           outcome.interrupted)
+        self.observe(RunSettled(result))
+        if self.sending.report is not None:
+            write_report(self.sending.report, summary)
+        if result.owes:
+            self.observe(RunOwes(result))
+        return result
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def replan(options: BatchOptions, state: RunState) -> dict[int, ExposureSpec]:
+    """The specs of every journaled plan, exactly as first planned (same numbers, seeds, times)."""
+    specs: dict[int, ExposureSpec] = {}
+    for entry in state.plans:
+        block = replace(
+            options,
+            repeat=len(entry.numbers) // options.smartstack,
+            time=parse_time(entry.time) if entry.time is not None else None,
+        )
+        now = dt.datetime.fromisoformat(entry.now)
+        for spec in plan(block, entry.numbers, seed=entry.seed, now=now):
+            specs[spec.number] = spec
+    return specs
+
+
+class _Blocks:
+    """File numbers for a run, reserved before the exposures that use them are made.
+
+    A counted run reserves all its numbers at once; a timed run (--duration) reserves them a
+    block at a time as it goes, since nobody knows how many it will need. Each block is
+    journaled with its seed and clock, so `resume` plans the very same exposures again.
+    """
+
+    def __init__(
+        self,
+        options: BatchOptions,
+        journal: Journal,
+        *,
+        seed: int,
+        server_highest: int | None,
+        duration: float | None,
+        cap: int | None,
+    ) -> None:
+        self.options = options
+        self.journal = journal
+        self.seed = seed
+        self.server_highest = server_highest
+        self.timed = duration is not None
+        self.left = cap if self.timed else options.repeat
+        self._first: list[ExposureSpec] | None = None
+        self._blocks = 0
+        self._planned = 0
+        template = template_spec(options, 1, seed=seed)
+        self._cadence = dt.timedelta(seconds=template.frame.exptime + DEFAULT_OVERHEAD)
+
+    def reserve_first(self) -> range:
+        self._first = self._reserve()
+        return range(self._first[0].number, self._first[-1].number + 1)
+
+    def _reserve(self) -> list[ExposureSpec]:
+        exposures = defaults.DURATION_BLOCK if self.timed else self.options.repeat
+        if self.left is not None:
+            exposures = min(exposures, self.left)
+            self.left -= exposures
+        # With --time, block after block continues the run's clock; without, each ends now.
+        start = self.options.time + self._cadence * self._planned if self.options.time else None
+        block = replace(self.options, repeat=exposures, time=start)
+        self._planned += block.count
+        numbers = numbering.reserve(
+            self.options.site, self.options.inst, block.count, server_highest=self.server_highest
+        )
+        seed = self.seed if self._blocks == 0 else new_seed()
+        self._blocks += 1
+        now = dt.datetime.now(dt.UTC)
+        self.journal.add_plan(numbers, seed=seed, now=now, time=block.time)
+        return plan(block, numbers, seed=seed, now=now)
+
+    def specs(self) -> Iterator[ExposureSpec]:
+        block = self._first if self._first is not None else self._reserve()
+        while True:
+            yield from block
+            if self.left is not None and self.left <= 0:
+                return
+            block = self._reserve()
