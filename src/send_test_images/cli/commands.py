@@ -17,6 +17,7 @@ from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
 from send_test_images.exposure.plan import new_seed, plan
 from send_test_images.exposure.products import make_exposure
+from send_test_images.exposure.provenance import exposure_spec_from_header, header_from_file
 from send_test_images.sending import numbering, spool
 from send_test_images.sending import run as sending_run
 from send_test_images.sending.options import RunRequest
@@ -34,6 +35,8 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
         case Resume(run_id, sending):
             results = sending_run.resume(run_id, sending, observe=TextView(out, err))
             return max((r.exit_code for r in results), default=ExitCode.OK)
+        case Make(batch, out_dir, first_number, from_header) if from_header is not None:
+            return run_make_from_header(from_header, out_dir=out_dir, out=out)
         case Make(batch, out_dir, first_number):
             return run_make(batch, out_dir=out_dir, first_number=first_number, out=out)
         case Serve(data, host, port):
@@ -76,4 +79,14 @@ def run_make(options: BatchOptions, *, out_dir: Path, first_number: int, out: Te
         for path in spool.write_exposure(make_exposure(spec), out_dir):
             print(path, file=out)
     print(f"made {len(specs)} exposure(s) in {out_dir} (seed {seed})", file=out)
+    return ExitCode.OK
+
+
+def run_make_from_header(path: Path, *, out_dir: Path, out: TextIO) -> int:
+    """`make --from-header FILE`: the exposure the header was made from, byte for byte."""
+    spec = exposure_spec_from_header(header_from_file(path.name, path.read_bytes()))
+    for written in spool.write_exposure(make_exposure(spec), out_dir):
+        print(written, file=out)
+    print(f"remade exposure {spec.number} of {spec.site}/{spec.inst} in {out_dir} (frame seed {spec.seed})",
+          file=out)
     return ExitCode.OK

@@ -15,8 +15,10 @@ exactly; one longer than a card continues on the next as `synth name+rest`.
 
 from __future__ import annotations
 
+import bz2
 import dataclasses
 import datetime as dt
+import io
 import re
 import types
 import typing
@@ -75,6 +77,22 @@ def exposure_spec_from_header(header: fits.Header | bytes | str) -> ExposureSpec
     except KeyError as exc:
         raise UsageError(f"header's synth cards lack {exc.args[0]!r}: the header was cut or edited") from None
     return ExposureSpec(frame=frame, camera=camera, site_profile=site, **spec)  # type: ignore[arg-type]
+
+
+def header_from_file(name: str, data: bytes) -> fits.Header:
+    """The header in a sent file's bytes: a `.txt` is the header itself; in a `.fits.fz` or
+    `.fits.bz2` (or plain `.fits`) it is the first HDU that carries the recipe."""
+    if name.endswith(".txt"):
+        return fits.Header.fromstring(data.decode("ascii"))
+    if name.endswith(".bz2"):
+        data = bz2.decompress(data)
+    elif not name.endswith((".fits", ".fz")):
+        raise UsageError(f"file {name!r} is not allowed: use a sent exposure's .txt, .fits.fz or .fits.bz2")
+    with fits.open(io.BytesIO(data)) as hdul:
+        for hdu in hdul:
+            if read_recipe(hdu.header):
+                return hdu.header.copy()
+        return hdul[0].header.copy()
 
 
 def read_recipe(header: fits.Header | bytes | str) -> dict[str, str]:
