@@ -10,9 +10,10 @@ from the pixels: image statistics from a histogram, FWHM from a Gaussian fitted 
 radial profile, like the site's, at the positions of the stars that were drawn.
 
 Cost is what matters (the 4096² products must stay under 0.5 s): the statistics come from one
-histogram of every second row and column (21 ms at 4096² instead of 75 ms for all pixels; a
-median or MAD of four million values does not move), minimum and maximum from all pixels; the
-star fits are one vectorised least-squares over at most DEFAULT_FIT_STARS stamps.
+histogram of every second row and column, or sparser on big frames (5 ms at 4096² instead of
+75 ms for all pixels; a median or MAD of a million values does not move), minimum and maximum
+from all pixels; the star fits are one vectorised least-squares over at most DEFAULT_FIT_STARS
+stamps.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from astropy.table import Table
 
 UINT16_VALUES = 65536
 STATS_STEP = 2
-"""Histogram statistics use every STATS_STEP-th row and column."""
+"""Histogram statistics use at least every STATS_STEP-th row and column ..."""
+
+STATS_SAMPLES = 1_000_000
+"""... and on bigger frames a step that leaves about this many pixels (every 4th row and
+column of a 4096² frame): the median and MAD of a million sky pixels are good to a fraction of
+an ADU, and the histogram costs 5 ms instead of 21."""
 
 DEFAULT_FIT_STARS = 60
 """The brightest unsaturated stars whose profiles are fitted; the site fits a few hundred, and
@@ -79,8 +85,9 @@ class StarStats:
 
 
 def image_statistics(pixels: np.ndarray) -> ImageStats:
-    """Minimum and maximum of every pixel; the rest from a histogram of every other row/column."""
-    sample = np.ascontiguousarray(pixels[::STATS_STEP, ::STATS_STEP]).ravel()
+    """Minimum and maximum of every pixel; the rest from a histogram of a regular grid of them."""
+    step = max(STATS_STEP, round(math.sqrt(pixels.size / STATS_SAMPLES)))
+    sample = np.ascontiguousarray(pixels[::step, ::step]).ravel()
     if pixels.dtype != np.uint16:
         sample = np.clip(np.rint(sample), 0, UINT16_VALUES - 1).astype(np.uint16)
     counts = np.bincount(sample, minlength=UINT16_VALUES).astype(np.float64)
