@@ -31,6 +31,7 @@ OPERATIONS = [
     ("GET", "/recentuploads"),
     ("GET", "/download/{s3_directory}/{object_name}"),
     ("GET", "/health"),
+    ("POST", "/numbers/reserve"),
     ("GET", "/site/{site}/observe.json"),
 ]
 """The pages (`/`, `/site/{site}/observe`) answer HTML and redirects; the browser tests cover them."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from send_test_images.localsite import rules
+
 DEFAULT_DB_NAME = "site.sqlite3"
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 DEFAULT_SYNCHRONOUS = "NORMAL"
@@ -61,6 +63,12 @@ CREATE TABLE IF NOT EXISTS objects (
     expire_timestamp_s REAL
 );
 CREATE INDEX IF NOT EXISTS objects_by_site ON objects (site, upload_timestamp_s);
+CREATE TABLE IF NOT EXISTS number_reservations (
+    site TEXT NOT NULL,
+    inst TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (site, inst)
+);
 CREATE TABLE IF NOT EXISTS info_channels (
     site TEXT NOT NULL,
     channel INTEGER NOT NULL,
@@ -307,3 +315,29 @@ class SiteDB:
             (site, channel),
         )
         return rows[0]["base_filename"] if rows else None
+
+    def reserve_numbers(self, site: str, inst: str, count: int, after: int) -> range | None:
+        """Hand out `count` numbers no other caller of this site gets, in one write transaction.
+
+        BEGIN IMMEDIATE serialises every reservation (threads and processes alike), and the
+        reservation is committed before the caller hears of it, so two senders asking at the same
+        moment get disjoint ranges. None when the camera's 8-digit space is full.
+        """
+        prefix = rules.data_key_prefix(site, inst)
+        number_at = len(prefix) + rules.DATA_KEY_NUMBER_OFFSET + 1  # substr() counts from 1
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT last FROM number_reservations WHERE site = ? AND inst = ?", (site, inst)
+            ).fetchone()
+            stored = conn.execute(
+                "SELECT MAX(CAST(substr(key, ?, 8) AS INTEGER)) FROM objects WHERE substr(key, 1, ?) = ?",
+                (number_at, len(prefix), prefix),
+            ).fetchone()[0]
+            numbers = rules.next_numbers(count, after=after, reserved=row["last"] if row else 0, stored=stored or 0)
+            if numbers is not None:
+                conn.execute(
+                    "INSERT INTO number_reservations (site, inst, last) VALUES (?, ?, ?) "
+                    "ON CONFLICT (site, inst) DO UPDATE SET last = excluded.last",
+                    (site, inst, numbers.stop - 1),
+                )
+        return numbers

@@ -103,3 +103,26 @@ def info_image_place(object_name: str) -> tuple[str, str]:
     site = object_name.split("-", 1)[0]
     base = object_name.split(".", 1)[0].rsplit("-", 1)[0]
     return site, base
+
+
+# --- file numbers (the local site's own service) ---------------------------------------------------
+
+DATA_KEY_NUMBER_OFFSET = len("YYYYMMDD-")
+"""After `data/{site}-{inst}-`, the 8-digit file number follows the date and its dash."""
+
+
+def next_numbers(count: int, *, after: int, reserved: int, stored: int) -> range | None:
+    """The numbers a sender gets: after everything anyone reserved, stored or already knows.
+
+    `after` is the caller's own counter, `reserved` what this site handed out before, `stored` the
+    highest number among the camera's stored files (sent by a sender that did not ask, like a real
+    site). None when the 8-digit space has no room for `count` more.
+    """
+    start = max(after, reserved, stored) + 1
+    stop = start + count
+    return range(start, stop) if stop - 1 <= naming.MAX_FILE_NUMBER else None
+
+
+def data_key_prefix(site: str, inst: str) -> str:
+    """Every stored `data/` key of one camera starts so; its number sits at a fixed offset after."""
+    return f"{DEFAULT_S3_DIRECTORY}/{site}-{inst}-"

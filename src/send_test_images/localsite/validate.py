@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from send_test_images.errors import InvalidName
+from send_test_images.exposure import naming
 from send_test_images.localsite.rules import INFO_CHANNELS, S3_DIRECTORIES
 
 MAX_OBJECT_NAME = 255
@@ -72,4 +74,18 @@ def path_param_problem(what: str, value: str) -> str | None:
             f"{what} {echo(value)} is not allowed: use 1 to {MAX_PATH_PARAM} of "
             f"{OBJECT_NAME_CHARACTERS} (ASCII)"
         )
+    return None
+
+
+def reservation_problem(site: Any, inst: Any, count: Any, after: Any) -> str | None:
+    """Why a request for file numbers cannot be answered, or None: names as files carry them."""
+    for check, value in ((naming.check_site, site), (naming.check_inst, inst)):
+        try:
+            check(value)
+        except InvalidName as exc:
+            return str(exc)
+    for what, value, lowest in (("count", count, 1), ("after", after, 0)):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if not whole or not lowest <= value <= naming.MAX_FILE_NUMBER:
+            return f"{what} {echo(value)} is not allowed: use a whole number from {lowest} to {naming.MAX_FILE_NUMBER}"
     return None

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import filelock
@@ -23,6 +23,9 @@ from send_test_images.errors import NumberingError, UsageError
 from send_test_images.exposure.naming import MAX_FILE_NUMBER, check_inst, check_site
 
 COUNTERS_DIR = "counters"
+
+ServerReservation = Callable[[int, int], "range | None"]
+"""(count, after) -> the block the site reserved, or None when it has no reservation service."""
 
 FIRST_NUMBER = 1
 """The number a camera's first exposure gets when neither the counter nor the server knows one."""
@@ -63,6 +66,7 @@ def reserve(
     count: int = 1,
     *,
     server_highest: int | None = None,
+    server: ServerReservation | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> range:
     """Reserve `count` consecutive file numbers for one camera and return them.
@@ -71,14 +75,29 @@ def reserve(
     already holds for this camera, when known), so a fresh machine does not reuse numbers that
     another machine sent. The counter is saved before returning: the numbers are spent even if
     nothing is ever uploaded with them.
+
+    `server`, when the site offers one (the local site does, the real API does not), reserves
+    the block on the site itself, so two machines sending for one camera through one site can
+    never both get a number: it is asked with what this machine knows (`after`) and its answer
+    is the block. When it answers None the block is this machine's own, as without it.
     """
     _check_count(count)
     _check_server_highest(server_highest)
     path = counter_path(site, inst)
     with _locked(path, lock_timeout):
         last = _read_last(path, site, inst)
-        start = max(FIRST_NUMBER - 1, last or 0, server_highest or 0) + 1
-        stop = start + count
+        after = max(FIRST_NUMBER - 1, last or 0, server_highest or 0)
+        given = server(count, after) if server is not None else None
+        if given is not None:
+            if len(given) != count or given.start <= after:
+                raise NumberingError(
+                    f"the site answered numbers {given.start}..{given.stop - 1} for {count} after {after}: "
+                    "not a fresh block; is the site's database from another installation?"
+                )
+            start, stop = given.start, given.stop
+        else:
+            start = after + 1
+            stop = start + count
         if stop - 1 > MAX_FILE_NUMBER:
             left = max(0, MAX_FILE_NUMBER - start + 1)
             raise NumberingError(

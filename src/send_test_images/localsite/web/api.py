@@ -25,7 +25,7 @@ from send_test_images.localsite import rules, validate
 from send_test_images.localsite.db import ObjectRecord
 from send_test_images.localsite.web import openapi
 from send_test_images.localsite.web.context import ApiContext, context_of
-from send_test_images.localsite.web.inputs import name_and_directory, path_param
+from send_test_images.localsite.web.inputs import json_body, name_and_directory, path_param
 from send_test_images.localsite.web.jsonbody import FiniteJSONResponse
 from send_test_images.localsite.web.problems import HTTPProblem, refuse, text
 
@@ -175,3 +175,23 @@ def health(request: Request) -> Response:
 
 async def openapi_json(request: Request) -> Response:
     return FiniteJSONResponse(openapi.describe(context_of(request)))
+
+
+# --- the local site's own services ----------------------------------------------------------------
+
+
+async def reserve_numbers(request: Request) -> Response:
+    """File numbers no other sender to this site gets (the real API has no such service).
+
+    Two machines sending for one camera through one site both ask here, so they cannot start at
+    the same number: the answer starts after whatever this site handed out, whatever it stores
+    for the camera, and the caller's own counter (`after`). A client that finds no such route
+    (the real API) falls back to its own counter and the highest number the server lists.
+    """
+    body = await json_body(request)
+    site, inst, count, after = body.get("site"), body.get("inst"), body.get("count"), body.get("after", 0)
+    refuse(validate.reservation_problem(site, inst, count, after))
+    numbers = await run_in_threadpool(context_of(request).db.reserve_numbers, site, inst, count, after)
+    if numbers is None:
+        raise HTTPProblem(409, f"no room for {count} more file numbers for {site}-{inst}: use another instrument")
+    return FiniteJSONResponse({"site": site, "inst": inst, "start": numbers.start, "stop": numbers.stop})

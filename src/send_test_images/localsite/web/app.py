@@ -39,6 +39,7 @@ def _routes() -> list[BaseRoute]:
         Route("/recentuploads", api.recentuploads, methods=GET),
         # the local site's own
         Route("/health", api.health, methods=GET),
+        Route("/numbers/reserve", api.reserve_numbers, methods=POST),
         Route("/openapi.json", api.openapi_json, methods=GET),
         Route("/download/{directory}/{name}", pages.download_redirect, methods=GET),
         Route("/", pages.root, methods=GET),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from send_test_images.exposure import naming
 from send_test_images.localsite import rules, validate
 from send_test_images.localsite.web.context import PRESIGN_EXPIRES_S, ApiContext
 
@@ -193,6 +194,29 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/health": {"get": {"responses": {"200": _json("the site is up", {
                 "type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}}),
                 "503": _plain("the S3 server (weed) is not answering: the text says why")}}},
+            "/numbers/reserve": {"post": {
+                "description": (
+                    "The local site's own service (the real API has none): file numbers for one camera "
+                    "that no other sender to this site gets, after every number it handed out or stores "
+                    "and after the caller's own counter `after`."
+                ),
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "type": "object",
+                    "required": ["site", "inst", "count"],
+                    "properties": {
+                        "site": {"type": "string", "pattern": "^[A-Za-z0-9]{3,6}$"},
+                        "inst": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,16}$"},
+                        "count": {"type": "integer", "minimum": 1, "maximum": naming.MAX_FILE_NUMBER},
+                        "after": {"type": "integer", "minimum": 0, "maximum": naming.MAX_FILE_NUMBER, "default": 0},
+                    },
+                }}}},
+                "responses": {
+                    "200": _json("numbers start .. stop-1 are the caller's", {
+                        "type": "object", "required": ["site", "inst", "start", "stop"],
+                        "properties": {"start": {"type": "integer"}, "stop": {"type": "integer"}}}),
+                    "400": BAD_INPUT, "409": _plain("the camera's 8-digit space is full"), "413": too_large,
+                },
+            }},
             "/": {"get": {"responses": {"307": {"description": "to the observe page of a site with data"}}}},
             "/site/{site}/observe": {"get": {"parameters": [SITE],
                                              "responses": {"200": HTML, "400": BAD_INPUT}}},
