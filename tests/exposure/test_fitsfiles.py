@@ -17,6 +17,7 @@ from astropy.wcs import WCS
 from send_test_images.errors import UsageError
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
 from send_test_images.exposure.fitsfiles import bz2_bytes, fits_bytes, fz_bytes
+from send_test_images.exposure.presets import PTR_OBSERVATORY, Preset
 from send_test_images.exposure.products import make_products
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
@@ -121,15 +122,16 @@ def fitsverify(path: Path) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("preset", [None, PTR_OBSERVATORY], ids=["default", "site"])
 @pytest.mark.parametrize("kind", FRAME_KINDS)
 @pytest.mark.parametrize("fmt", ["fz", "bz2"])
 def test_every_fits_file_passes_fitsverify_without_errors_or_warnings(
-    kind: str, fmt: str, tmp_path: Path
+    kind: str, fmt: str, preset: Preset | None, tmp_path: Path
 ) -> None:
     spec = ExposureSpec(
         site="tst", inst="cam1", number=7, files="fF", camera=get_camera("sq1k"),
         frame=FrameSpec(kind=kind, exptime=0.0 if kind == "bias" else 5.0), seed=5,
-        fits_format=fmt, date_obs=dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC),
+        fits_format=fmt, date_obs=dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC), preset=preset,
     )
     for product in make_products(spec):
         path = tmp_path / str(product.name)

@@ -99,7 +99,8 @@ def test_resume_finishes_a_journal_written_in_the_old_format(server: LoopbackSer
 @pytest.mark.parametrize(
     ("line", "why"),
     [
-        (old_line(format=2), "has format 2, and this version of send-test-images reads 1"),
+        # 2 is FORMAT 1 plus `like` (issue 13's --like), so the unknown one is now 3
+        (old_line(format=3), "has format 3, and this version of send-test-images reads 1, 2"),
         (old_line(format=None), "has format None"),
         ({k: v for k, v in old_line().items() if k != "target"}, "has no 'target' in its run line"),
         (old_line(options={k: v for k, v in old_line()["options"].items() if k != "files"}),  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from send_test_images.exposure.options import (
     MIN_PIXEL_SCALE,
     MIN_SEEING,
 )
+from send_test_images.exposure.presets import PRESETS
 from send_test_images.sending.options import MAX_DURATION, MAX_TIMEOUT, MIN_RATE
 
 MAX_PORT = 65_535
@@ -48,8 +49,9 @@ class _Parser(argparse.ArgumentParser):
 def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """Options shared by `up` and `resume`: how hard to push and what to tell afterwards."""
     g = p.add_argument_group("how to send")
-    g.add_argument("--concurrency", type=argtypes.whole_number("concurrency"), default=defaults.CONCURRENCY,
-                   help=f"uploads in flight at once (default: {defaults.CONCURRENCY})")
+    g.add_argument("--concurrency", type=argtypes.whole_number("concurrency"), default=None,
+                   help=f"uploads in flight at once (default: {defaults.CONCURRENCY}); 1 with --like "
+                   "ptr-observatory: one stream, first in first out, as a site sends")
     g.add_argument("--workers", type=argtypes.whole_number("workers", minimum=0), default=defaults.WORKERS,
                    help="processes generating exposures; 0 = in this process (default: one per CPU)")
     g.add_argument("--rate", type=argtypes.above_zero("rate", "exposures per second", lowest=MIN_RATE,
@@ -71,16 +73,22 @@ def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `up` and `make`: what one exposure looks like and is called."""
     g = p.add_argument_group("what to generate")
+    g.add_argument("--like", choices=tuple(PRESETS), default=None,
+                   help="send exactly what a real site sends: ptr-observatory = a Photon Ranch site "
+                   "running LCOGT/ptr-observatory (files hj, data type EX, a 900-px-high JPG, camera "
+                   "qhy600, its header spelling, clock smartstack ids, --concurrency 1); flags given "
+                   "explicitly still win (default: none)")
     g.add_argument("-s", "--site", default=defaults.SITE,
                    help=f"site code, 3-6 letters or digits (default: {defaults.SITE})")
     g.add_argument("--inst", default=defaults.INST,
                    help=f"instrument (camera) name in file names (default: {defaults.INST})")
     g.add_argument(
-        "-dt", "--data_type", "--data-type", dest="data_type", default=defaults.DATA_TYPE,
+        "-dt", "--data_type", "--data-type", dest="data_type", default=None,
         help="data type letters, uppercased: e -> E; EX, EP (experimental), EF (focus) "
         f"(default: {defaults.DATA_TYPE})",
     )
-    g.add_argument("-f", "--files", default=defaults.FILES, help=f"{FILES_HELP} (default: {defaults.FILES})")
+    g.add_argument("-f", "--files", default=None,
+                   help=f"{FILES_HELP} (default: {defaults.FILES}, or the --like preset's)")
     g.add_argument(
         "-r", "--repeat", type=argtypes.whole_number("repeat", maximum=MAX_EXPOSURES), default=None,
         help=f"number of exposures (data sets) to generate (default: {defaults.REPEAT}; with --duration, a cap, "
@@ -93,10 +101,10 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--seed", type=argtypes.whole_number("seed", minimum=0, maximum=MAX_SEED), default=None,
                    help="same seed -> identical pixels (default: a fresh random seed, recorded in the header)")
-    g.add_argument("--camera", default=defaults.CAMERA,
-                   help="camera profile: sq4k (4096 px), sq1k (1024 px), sq768 (768 px) "
-                   f"(default: {defaults.CAMERA})",
-                   choices=("sq4k", "sq1k", "sq768"))
+    g.add_argument("--camera", default=None,
+                   help="camera profile: sq4k (4096 px), sq1k (1024 px), sq768 (768 px), qhy600 "
+                   f"(9576x6388, the --like ptr-observatory camera) (default: {defaults.CAMERA})",
+                   choices=("sq4k", "sq1k", "sq768", "qhy600"))
     g.add_argument("--size", type=argtypes.sensor_size, default=None,
                    help="WIDTHxHEIGHT of the sensor in pixels, overriding the camera profile (e.g. 2048x1536)")
     g.add_argument("--pixel-scale", default=None,
@@ -192,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"folder to write to (default: ./{defaults.MAKE_OUT})")
     make.add_argument("--number", type=argtypes.whole_number("number", minimum=0), default=defaults.MAKE_NUMBER,
                       help=f"file number of the first exposure (default: {defaults.MAKE_NUMBER})")
+    make.add_argument("--from-header", type=argtypes.header_file, default=None, metavar="FILE",
+                      help="remake one sent exposure, byte for byte, from its header alone: its .txt, "
+                      ".fits.fz or .fits.bz2; every option but --out is taken from the header")
 
     serve = sub.add_parser(
         "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C",

@@ -127,6 +127,17 @@ def folder(what: str) -> Callable[[str], Path]:
     return parse
 
 
+def header_file(text: str) -> Path:
+    """`make --from-header FILE`: an existing file to read a header from."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueRefused(
+            f"header file {text!r} is not allowed: it is not a file; use a sent exposure's .txt, "
+            ".fits.fz or .fits.bz2"
+        )
+    return path
+
+
 def report_file(text: str) -> Path:
     """`--report FILE`: refused now if the summary could not be written there at the end."""
     path = Path(text).expanduser()

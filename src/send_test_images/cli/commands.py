@@ -19,6 +19,7 @@ from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
 from send_test_images.exposure.plan import new_seed
 from send_test_images.exposure.products import make_exposure
+from send_test_images.exposure.provenance import exposure_spec_from_header, header_from_file
 from send_test_images.sending import numbering, spool
 from send_test_images.sending import run as sending_run
 from send_test_images.sending.options import RunRequest
@@ -40,6 +41,8 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
                 results = sending_run.resume(run_id, sending, api=api, observe=view)
             code = max((r.exit_code for r in results), default=ExitCode.OK)
             return max(code, ExitCode.FAILED) if view.skipped else code
+        case Make(batch, out_dir, first_number, from_header) if from_header is not None:
+            return run_make_from_header(from_header, out_dir=out_dir, out=out)
         case Make(batch, out_dir, first_number):
             return run_make(batch, out_dir=out_dir, first_number=first_number, out=out)
         case Serve(data, host, port):
@@ -148,3 +151,13 @@ def print_load_options(out: TextIO) -> None:
     for argument in ARGUMENTS:
         default = "" if argument.action else f" (default: {argument.default or 'none'})"
         print(f"  {argument.flag:<18}{argument.help}{default}", file=out)
+
+
+def run_make_from_header(path: Path, *, out_dir: Path, out: TextIO) -> int:
+    """`make --from-header FILE`: the exposure the header was made from, byte for byte."""
+    spec = exposure_spec_from_header(header_from_file(path.name, path.read_bytes()))
+    for written in spool.write_exposure(make_exposure(spec), out_dir):
+        print(written, file=out)
+    print(f"remade exposure {spec.number} of {spec.site}/{spec.inst} in {out_dir} (frame seed {spec.seed})",
+          file=out)
+    return ExitCode.OK

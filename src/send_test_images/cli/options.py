@@ -17,6 +17,7 @@ from pathlib import Path
 from send_test_images import defaults
 from send_test_images.errors import UsageError
 from send_test_images.exposure.options import BatchOptions
+from send_test_images.exposure.presets import get_preset
 from send_test_images.sending import targets
 from send_test_images.sending.options import Destination, RunRequest, SendOptions
 
@@ -40,6 +41,7 @@ class Make:
     batch: BatchOptions
     out_dir: Path
     first_number: int
+    from_header: Path | None = None  # remake this exposure from its header instead of planning
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def from_args(args: argparse.Namespace) -> Command:
                     channel=channel_for(args.s3dir, args.channel),
                     data=args.data,
                 ),
-                sending=send_options(args),
+                sending=send_options(args, like=args.like),
                 out_dir=args.out,
                 duration=duration,
                 cap=args.repeat if duration is not None else None,
@@ -82,7 +84,8 @@ def from_args(args: argparse.Namespace) -> Command:
     if args.command == "resume":
         return Resume(args.run_id, send_options(args), api=args.api)
     if args.command == "make":
-        return Make(batch_options(args), out_dir=args.out, first_number=args.number)
+        return Make(batch_options(args), out_dir=args.out, first_number=args.number,
+                    from_header=args.from_header)
     if args.command == "serve":
         return Serve(args.data, args.host, args.port)
     if args.command == "load":
@@ -104,16 +107,21 @@ def channel_for(s3_directory: str, channel: int | None) -> int:
 
 
 def batch_options(args: argparse.Namespace) -> BatchOptions:
-    """What to generate (`up`, `make`). Without -r one exposure; a timed run reads -r as its cap."""
+    """What to generate (`up`, `make`). Without -r one exposure; a timed run reads -r as its cap.
+
+    `--like NAME` supplies the defaults of the flags its preset decides (files, data type,
+    camera); a flag given explicitly wins over both.
+    """
+    preset = get_preset(args.like) if args.like is not None else None
     return BatchOptions(
         site=args.site,
         inst=args.inst,
-        data_type=args.data_type,
-        files=args.files,
+        data_type=_given_or(args.data_type, preset.data_type if preset else defaults.DATA_TYPE),
+        files=_given_or(args.files, preset.files if preset else defaults.FILES),
         repeat=args.repeat if args.repeat is not None else defaults.REPEAT,
         smartstack=args.smartstack,
         seed=args.seed,
-        camera=args.camera,
+        camera=_given_or(args.camera, preset.camera if preset else defaults.CAMERA),
         image=args.image,
         frame=args.frame,
         exptime=args.exptime,
@@ -128,16 +136,23 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         location=args.location,
         size=args.size,
         pixel_scale=args.pixel_scale,
+        like=args.like,
     )
 
 
-def send_options(args: argparse.Namespace) -> SendOptions:
-    """How to send (`up`, `resume`)."""
+def send_options(args: argparse.Namespace, *, like: str | None = None) -> SendOptions:
+    """How to send (`up`, `resume`). Under `--like`, one upload at a time unless --concurrency says."""
+    preset = get_preset(like) if like is not None else None
     return SendOptions(
-        concurrency=args.concurrency,
+        concurrency=_given_or(args.concurrency, preset.concurrency if preset else defaults.CONCURRENCY),
         workers=args.workers,
         rate=args.rate,
         timeout=args.timeout,
         retries=args.retries,
         report=args.report,
     )
+
+
+def _given_or(value: object, default: object) -> object:
+    """The flag's value if the user gave it (argparse leaves None), else `default`."""
+    return default if value is None else value

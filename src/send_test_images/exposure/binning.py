@@ -1,7 +1,8 @@
 """Binning a frame by whole factors, shared by the JPG preview and the small FITS.
 
 Both are block means of the same frame, so one implementation keeps them in step; `bin_frame`
-makes the header follow the pixels (reference pixel, scale, XBINNING/YBINNING).
+makes the header follow the pixels (reference pixel, scale, XBINNING/YBINNING or the site's
+XBINING/YBINING, binned pixel size).
 """
 
 from __future__ import annotations
@@ -64,8 +65,28 @@ def bin_frame(
         for other in ("1", "2"):
             if f"CD{axis}_{other}" in out:
                 out[f"CD{axis}_{other}"] = out[f"CD{axis}_{other}"] * factor
-    for key in ("XBINNING", "YBINNING"):
-        out[key] = out.get(key, 1) * factor
-    if "PIXSCALE" in out:
-        out["PIXSCALE"] = out["PIXSCALE"] * factor
+    for key in ("XBINNING", "YBINNING", "XBINING", "YBINING"):  # this tool's and the site's spelling
+        if key in out:
+            out[key] = out[key] * factor
+    for key in ("PIXSCALE", "XPIXSZ", "YPIXSZ"):
+        if key in out and isinstance(out[key], int | float):
+            out[key] = out[key] * factor
+    for key in ("FWHM", "FWHMPIX"):  # pixels; numbers by default, text as the site writes them
+        if key in out:
+            out[key] = _per_binned_pixel(out[key], factor)
     return binned, out
+
+
+NOT_MEASURED = -99
+
+
+def _per_binned_pixel(value: object, factor: int) -> object:
+    """A size in pixels, in binned pixels; the site's `-99` (not measured) stays -99."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
+    if number == NOT_MEASURED:
+        return value
+    binned = round(number / factor, 4)
+    return str(binned) if isinstance(value, str) else binned

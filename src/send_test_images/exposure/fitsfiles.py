@@ -76,15 +76,22 @@ def check_fits_format(fits_format: str) -> str:
     return fits_format
 
 
-def fits_bytes(pixels: np.ndarray, header: fits.Header, fits_format: str) -> bytes:
-    """The file's bytes in `fits_format` ('fz' or 'bz2'); same input, same bytes."""
+def fits_bytes(
+    pixels: np.ndarray, header: fits.Header, fits_format: str, *, text: bytes | None = None
+) -> bytes:
+    """The file's bytes in `fits_format` ('fz' or 'bz2'); same input, same bytes.
+
+    `text` is `header` as its 80-character cards (the `.txt`), when the caller has it: the
+    cards are then taken from it instead of from astropy, which verifies every card it has
+    not formatted itself (2 ms for a header of ours).
+    """
     check_fits_format(fits_format)
     if fits_format == "fz":
-        return fz_bytes(pixels, header)
+        return fz_bytes(pixels, header, text=text)
     return bz2_bytes(pixels, header)
 
 
-def fz_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
+def fz_bytes(pixels: np.ndarray, header: fits.Header, *, text: bytes | None = None) -> bytes:
     """fpack-style `.fits.fz`: empty primary HDU plus a RICE_1 compressed image extension.
 
     astropy converts every card of the image header into the compressed table's header, card by
@@ -94,12 +101,31 @@ def fz_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
     specially still go through astropy whole.
     """
     data = _as_uint16(pixels)
-    content = [card for card in header.cards if card.keyword not in STRUCTURAL_KEYS]
-    if any(RESERVED_IN_COMPRESSED.match(card.keyword) for card in content):
+    if text is not None:
+        cards = _text_cards(text)
+        keys = [card[:8].rstrip().decode("ascii") for card in cards]
+        content_images = [c for c, k in zip(cards, keys, strict=True) if k not in STRUCTURAL_KEYS]
+        content_keys = [k for k in keys if k not in STRUCTURAL_KEYS]
+    else:
+        content = [card for card in header.cards if card.keyword not in STRUCTURAL_KEYS]
+        content_images = [card.image.encode("ascii") for card in content]
+        content_keys = [card.keyword for card in content]
+    if any(RESERVED_IN_COMPRESSED.match(key) for key in content_keys):
         return _write(fits.HDUList([fits.PrimaryHDU(), _compressed(data, _content(header))]))
     bare = _bare_fz(data)
-    images = "".join(card.image for card in content).encode("ascii")
+    images = b"".join(content_images)
     return _with_cards(bare, _end_card(bare, _padded(_end_card(bare, 0) + CARD_BYTES)), images)
+
+
+def _text_cards(text: bytes) -> list[bytes]:
+    """The cards of a header's text up to (not including) END."""
+    cards = []
+    for at in range(0, len(text), CARD_BYTES):
+        card = text[at : at + CARD_BYTES]
+        if card == END_CARD:
+            break
+        cards.append(card)
+    return cards
 
 
 def _bare_fz(data: np.ndarray) -> bytes:

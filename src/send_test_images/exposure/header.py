@@ -13,15 +13,25 @@ rebuild the frame bit for bit.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 from astropy.coordinates import Angle
 from astropy.io import fits
 
 from send_test_images import __version__
+from send_test_images.exposure.cards import card_image, header_block, history_image
+from send_test_images.exposure.measure import (
+    MAD_TO_SIGMA,
+    NOT_MEASURED,
+    ImageStats,
+    StarStats,
+    image_statistics,
+    star_statistics,
+)
 from send_test_images.exposure.naming import FileName
-from send_test_images.exposure.observation import Observation
+from send_test_images.exposure.observation import Observation, local_sidereal_hours
+from send_test_images.exposure.provenance import history_lines
 
 if TYPE_CHECKING:
     from send_test_images.exposure.spec import ExposureSpec
@@ -29,14 +39,6 @@ if TYPE_CHECKING:
 
 PROGRAM = "send-test-images"
 
-CARD_LENGTH = 80
-KEYWORD_LENGTH = 8
-VALUE_START = 10
-"""Columns taken by `KEYWORD= ` before a value."""
-FIXED_VALUE_WIDTH = 20
-"""Fixed-format numbers and logicals end in column 30."""
-MIN_STRING_CHARS = 8
-COMMENT_SEPARATOR = " / "
 
 DATE_OBS_DECIMALS = 3
 """DATE-OBS to the millisecond, `YYYY-MM-DDTHH:MM:SS.sss` as in protocol §3."""
@@ -46,6 +48,7 @@ SECONDS_PER_DAY = 86400.0
 MJD_TO_JD = 2400000.5
 
 ARCSEC_PER_DEGREE = 3600.0
+ARCSEC_PER_RADIAN = 206264.806
 DEGREES_PER_HOUR = 15.0
 
 UINT16_BZERO = 32768
@@ -63,25 +66,82 @@ IMAGETYP = {"light": "Light Frame", "bias": "Bias Frame", "dark": "Dark Frame", 
 OBSTYPE = {"light": "LIGHT", "bias": "BIAS", "dark": "DARK", "flat": "SKYFLAT"}
 """The Photon Ranch observatory code's spelling."""
 
-SYNTH_PREFIX = "HIERARCH SYNTH "
-"""Synthesis parameters have long names, so they go in HIERARCH cards under one namespace."""
+SITE_IMAGETYP = {"light": "EXPOSE", "bias": "BIAS", "dark": "DARK", "flat": "SKYFLAT"}
+"""ptr-observatory writes its frame type upper-cased in both IMAGETYP and OBSTYPE
+(post_exposure_subprocess.py); a light is an `expose`."""
+
+FRAME_TYPE = {"light": "expose", "bias": "bias", "dark": "dark", "flat": "skyflat"}
+"""The site's frame-type word, as it appears inside ORIGNAME."""
+
+SITE_USERID_REPLACED = {ord("-"): None, ord("|"): None, ord("@"): "at"}
+"""The site strips `-` and `|` from USERID and spells `@` as `at` (post_exposure_subprocess.py)."""
+
+DEFAULT_FOCUS_POSITION = 10500.0  # um: a typical focuser reading
+DEFAULT_FOCUS_TEMPERATURE = 8.0  # C
+DEFAULT_READOUT_SECONDS = 2.4
+DEFAULT_LINEARITY = 0.95  # MAXLIN as a fraction of SATURATE
+DEFAULT_SMALL_PEDESTAL = 200.0  # the site adds 200 ADU to the reduced small FITS (PEDESTAL)
+PLACEHOLDER_ID = 1  # BLKUID_PLACEHOLDER / REQNUM_PLACEHOLDER in post_exposure_subprocess.py
+SITE_OPERATOR = "WER"  # hard-coded in post_exposure_subprocess.py
+SITE_FILTER_NUMBER = "PTR_ADON_HA_0023"  # hard-coded FILTRNUM in post_exposure_subprocess.py
+SITE_ENCLOSURE_LIGHTS = "Off/White/Red/NIR"
+SECONDARY_OBSTRUCTION = 0.35  # fraction of the aperture's diameter (APR-AREA)
+CMOS_SETTINGS = {"CMOSGAIN": (56, "CMOS Camera System Gain"),
+                 "CMOSOFFS": (30, "CMOS Camera System Offset"),
+                 "CAMUSBT": (60, "Camera USB traffic"), "READMODE": (1, "QHY Readout Mode")}
+"""What a site driving a QHY camera directly adds (post_exposure_subprocess.py)."""
 
 
 def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> fits.Header:
-    """The level-00 (full frame) header; fitsfiles rescales a copy for the small FITS."""
+    """The level-00 (full frame) header; fitsfiles rescales a copy for the small FITS.
+
+    Both styles carry every keyword ptr-observatory writes (docs/real-site-headers.md), with
+    values measured from the frame where a site measures them (measure.py). `default` keeps
+    this tool's earlier keywords and spellings beside them (IMAGETYP 'Light Frame', XBINNING,
+    CCD-TEMP, SITEID = the site code); `site` (the ptr-observatory preset) writes only the
+    site's own, spelled and valued as it does.
+    """
+    return fits.Header.fromstring(make_header_text(spec, frame, observation).decode("ascii"))
+
+
+def make_header_text(spec: ExposureSpec, frame: Frame, observation: Observation) -> bytes:
+    """The `.txt` of `make_header(spec, frame, observation)`, written directly (cards.py):
+    products uses this text for the `.txt` and the FITS cards, and parses it once for the rest."""
+    site_style = spec.header_style == "site"
+    cards = _site_cards(spec, frame, observation, site_style=site_style)
+    if not site_style:
+        cards = _with_default_cards(cards, spec, frame, observation)
+    cards += _provenance_keys(spec, frame)
+    images = [card_image(key, value, comment) for key, value, comment in cards]
+    images += [history_image(line) for line in history_lines(spec, frame.params)]
+    return header_block(images).encode("ascii")
+
+
+def _site_cards(
+    spec: ExposureSpec, frame: Frame, observation: Observation, *, site_style: bool
+) -> list[tuple[str, object, str]]:
+    """Every keyword of a real site's header, in the site's order (post_exposure_subprocess.py,
+    then photometry_process.py), with this frame's values."""
     camera, site = spec.camera, spec.site_profile
     height, width = frame.pixels.shape
     kind = spec.frame.kind
     exptime = float(frame.params.get("exptime", spec.frame.exptime))
-    original = FileName(
-        site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
-        data_type=spec.data_type, level="00", ext="fits",
-    )
     stack_id, stack_index, stack_length = spec.smartstack or (NORMAL_FRAME_STACK, 0, 1)
     start = observation.date_obs
     middle = start + dt.timedelta(seconds=exptime / 2)
     scale = camera.pixel_scale
-
+    obs_id = _plain_id(spec.site)
+    ra_hms, dec_dms = format_ra_site(observation.ra), format_dec_site(observation.dec)
+    lst = local_sidereal_hours(start, site.longitude)
+    hour_angle = (lst - observation.ra / DEGREES_PER_HOUR + 12.0) % 24.0 - 12.0
+    look_east = hour_angle < 0
+    focal = ARCSEC_PER_RADIAN * camera.pixel_size / 1000.0 / scale  # mm
+    aperture = focal / camera.f_ratio
+    stats = image_statistics(frame.pixels)
+    stars = _star_stats(spec, frame, stats)
+    imagetyp = SITE_IMAGETYP[kind] if site_style else IMAGETYP[kind]
+    obstype = SITE_IMAGETYP[kind] if site_style else OBSTYPE[kind]
+    length: object = float(stack_length) if site_style else stack_length
     cards: list[tuple[str, object, str]] = [
         ("SIMPLE", True, "conforms to FITS standard"),
         ("BITPIX", 16, "array data type"),
@@ -90,56 +150,218 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
         ("NAXIS2", height, ""),
         ("BSCALE", 1, ""),
         ("BZERO", UINT16_BZERO, "unsigned 16-bit pixels"),
-        ("BUNIT", "adu", "pixel unit"),
-        ("OBSERVAT", site.name, "Observatory name"),
-        ("SITEID", spec.site, "Site code"),
-        ("SITE", site.name, "Site name"),
-        ("LATITUDE", round(site.latitude, 6), "[Deg N] Telescope Latitude"),
-        ("LONGITUD", round(site.longitude, 6), "[Deg E] Telescope Longitude"),
-        ("HEIGHT", round(site.elevation, 2), "[m] Altitude of Telescope above sea level"),
-        ("TELESCOP", f"{spec.site}-tel1", "Telescope"),
-        ("INSTRUME", spec.inst, "Name of camera"),
-        ("CAMNAME", camera.name, "Camera profile"),
-        ("ORIGNAME", str(original), "Original file name"),
-        ("FRAMENUM", spec.number, "Running frame number"),
-        ("IMAGETYP", IMAGETYP[kind], "Type of image"),
-        ("OBSTYPE", OBSTYPE[kind], "Observation type"),
+        ("BUNIT", "adu", "Unit of array values"),
+        ("CCDXPIXE", camera.pixel_size, "[um] Size of unbinned pixel, in X"),
+        ("CCDYPIXE", camera.pixel_size, "[um] Size of unbinned pixel, in Y"),
+        ("XPIXSZ", round(camera.pixel_size, 3), "[um] Size of binned pixel"),
+        ("YPIXSZ", round(camera.pixel_size, 3), "[um] Size of binned pixel"),
+        ("XBINING", 1, "Pixel binning in x direction"),
+        ("YBINING", 1, "Pixel binning in y direction"),
+        ("CONFMODE", "default", "LCO Configuration Mode"),
+        ("DOCOSMIC", False, "Cosmic ray removal in EVA"),
+        ("DOSNP", False, "Salt and Pepper removal in EVA"),
+        ("DODBND", False, "Debanding removal in EVA"),
+        ("CCDSTEMP", round(camera.temperature, 2), "[C] CCD set temperature"),
+        ("CCDATEMP", round(camera.temperature, 2), "[C] CCD actual temperature"),
+        ("CCDHUMID", 18.0, ""),
+        ("CCDPRESS", 1013.0, ""),
+        ("OBSID", obs_id, ""),
+        ("SITEID", site.siteid if site_style else spec.site, "The WEMA ID. Required for LCO archive"),
+        ("TELID", obs_id, ""),
+        ("TELESCOP", obs_id if site_style else f"{spec.site}-tel1", "Telescope"),
+        ("PTRTEL", obs_id, ""),
+        ("PROPID", "na", "LCO Proposal ID"),
+        ("BLKUID", PLACEHOLDER_ID, "LCO scheduled block ID"),
+        ("INSTRUME", spec.inst, "Name of instrument"),
+        ("CAMNAME", camera.model if site_style else camera.name, "Instrument used"),
+        ("DETECTOR", camera.detector, "Name of camera detector"),
+        ("CAMMANUF", camera.manufacturer, "Name of camera manufacturer"),
+        ("DARKSLID", "N.A.", "Darkslide state"),
+        ("SHUTTYPE", "none", "Type of shutter"),
+        ("GAIN", round(camera.gain, 3), "[e-/ADU] Pixel gain"),
+        ("ORIGGAIN", round(camera.gain, 3), "[e-/ADU] Original Pixel gain"),
+        ("RDNOISE", round(camera.read_noise, 3), "[e-/pixel] Read noise"),
+        ("OSCCAM", False, "Is OSC camera"),
+        ("OSCMONO", False, "If OSC,  a mono image or Bayer?"),
+        ("FULLWELL", camera.full_well, "Full well capacity"),
+        ("CMOSCAM", True, "Is CMOS camera"),
+        *[(key, value, comment) for key, (value, comment) in CMOS_SETTINGS.items()
+          if camera.manufacturer == "QHYCCD"],
+        ("READOUTE", DEFAULT_READOUT_SECONDS, "Readout time estimated from this exposure"),
+        ("READOUTU", DEFAULT_READOUT_SECONDS, "Readout time used for this exposure"),
+        ("OBSTYPE", obstype, "Observation type"),
+        ("IMAGETYP", imagetyp, "Type of image"),
         ("TIMESYS", "UTC", "Time system used"),
+        ("DAY-OBS", observation.day_obs, "Date at start of observing night"),
+        ("L1PUBDAT", format_l1pubdat(start - dt.timedelta(days=1)), ""),
         ("DATE", format_date_obs(start), "Start date and time of observation"),
         ("DATE-OBS", format_date_obs(start), "Start date and time of observation"),
-        ("DAY-OBS", observation.day_obs, "Date at start of observing night"),
         ("MJD-OBS", mjd(start), "[UTC days] Modified Julian Date start date/time"),
         ("JD-START", mjd(start) + MJD_TO_JD, "[UTC days] Julian Date at start of exposure"),
         ("MJD-MID", mjd(middle), "[UTC days] Modified Julian Date mid exposure"),
-        ("EXPTIME", exptime, "[s] Actual exposure length"),
-        ("EXPOSURE", exptime, "[s] Actual exposure length"),
+        ("JD-MID", mjd(middle) + MJD_TO_JD, "[UTC days] Julian Date at middle of exposure"),
+        ("EXPTIME", round(exptime, 6), "[s] Actual exposure length"),
+        ("EXPREQ", round(exptime, 6), "[s] Requested Exposure Time"),
+        *([("EXPREQSE", round(exptime, 6), "[s] Open Shutter Time of this smartstack element")]
+          if spec.smartstack else []),
+        ("EFFEXPT", round(exptime, 6), "[s] Integrated exposure length"),
+        ("EFFEXPN", 1, "Number of integrated exposures"),
+        ("EXPOSURE", round(exptime, 6), "[s] Actual exposure length"),
+        ("NEXPREQ", 1, "Number of exposures requested"),
+        ("BATCHCDE", f"{obs_id}_{start.strftime('%Y-%m-%d_%H-%M-%S')}", "unique batch code"),
         ("FILTER", spec.frame.filter, "Filter type"),
-        ("OBJECT", object_name(observation.ra, observation.dec, kind), "Object name"),
-        ("RA", format_ra(observation.ra), "[hms] Telescope right ascension"),
-        ("DEC", format_dec(observation.dec), "[dms] Telescope declination"),
+        ("FILTEROF", 0, "Filter offset"),
+        ("FILTRNUM", SITE_FILTER_NUMBER, "An index into a DB"),
+        ("OSCMATCH", "no", ""),
+        ("OSCSEP", "no", ""),
+        ("SATURATE", float(camera.saturation), "[ADU] Saturation level"),
+        ("MAXLIN", float(round(DEFAULT_LINEARITY * camera.saturation)), "[ADU] Non-linearity level"),
+        ("FOCAL", round(focal, 2), "[mm] Telescope focal length"),
+        ("APR-DIA", round(aperture, 2), "[mm] Telescope aperture"),
+        ("APR-AREA", round(math.pi / 4 * aperture**2 * (1 - SECONDARY_OBSTRUCTION**2), 1),
+         "[mm^2] Telescope collecting area"),
+        ("LATITUDE", round(site.latitude, 6), "[Deg N] Telescope Latitude"),
+        ("LONGITUD", round(site.longitude, 6), "[Deg E] Telescope Longitude"),
+        ("HEIGHT", round(site.elevation, 2), "[m] Altitude of Telescope above sea level"),
+        ("MPC-CODE", "na", "Site code"),
+        ("OBJECT", object_name(observation, kind), "Object name"),
+        ("OBJSPECF", "no", ""),
+        ("SID-TIME", round(lst, 6), "[deg] Sidereal time"),
+        ("OBJCTRA", observation.ra, "[deg] Object RA"),
+        ("OBJCTDEC", observation.dec, "[deg] Object dec"),
+        ("OBSERVER", spec.user_name, "Observer name"),
+        ("OBSNOTE", "", ""),
+        ("DITHER", 0, "[] Dither"),
+        ("OPERATOR", SITE_OPERATOR, "Site operator"),
+        ("ENCLIGHT", SITE_ENCLOSURE_LIGHTS, "Enclosure lights"),
+        ("ENCRLIGT", "", "Enclosure red lights state"),
+        ("ENCWLIGT", "", "Enclosure white lights state"),
+        ("MNT-SIDT", round(lst, 6), "[hrs] Mount sidereal time"),
+        ("MNT-RA", observation.ra, "[deg] Mount RA"),
+        ("MNT-HA", round(hour_angle, 5), "[hrs] Average mount hour angle"),
+        ("MNT-DEC", observation.dec, "[deg] Average mount declination"),
+        ("MNT-RAV", 0.0, "[] Mount tracking RA rate"),
+        ("MNT-DECV", 0.0, "[] Mount tracking dec rate"),
+        ("AZIMUTH", round(observation.azimuth, 5), "[deg] Azimuth axis positions"),
+        ("ALTITUDE", round(observation.altitude, 5), "[deg] Altitude axis position"),
+        ("ZENITH", round(90.0 - observation.altitude, 5), "[deg] Zenith"),
+        ("AIRMASS", round(observation.airmass, 5), "Effective mean airmass"),
+        ("MNTRDSYS", "J2000", "Mount coordinate system"),
+        ("POINTINS", "tel1", ""),
+        ("MNT-PARK", False, "Mount is parked"),
+        ("MNT-SLEW", False, "Mount is slewing"),
+        ("MNT-TRAK", True, "Mount is tracking"),
+        ("PIERSIDE", "Look East" if look_east else "Look West",
+         "Pier on West side" if look_east else "Pier on  East side"),
+        ("IMGFLIP", not look_east, "Is flipped"),
+        ("HACORR", 0.0, "[deg] Hour angle correction"),
+        ("DECCORR", 0.0, "[deg] Declination correction"),
+        ("OTA", "Main", ""),
+        ("SELECTEL", "tel1", "Nominted OTA for pointing"),
+        ("ROTATOR", "rotator", "Rotator name"),
+        ("ROTANGLE", 0.0, "[deg] Rotator angle"),
+        ("ROTMOVNG", False, "Rotator is moving"),
+        ("FOCUS", "focuser", "Focuser name"),
+        ("FOCUSPOS", DEFAULT_FOCUS_POSITION, "[um] Focuser position"),
+        ("FOCUSTMP", DEFAULT_FOCUS_TEMPERATURE, "[C] Focuser temperature"),
+        ("FOCUSMOV", False, "Focuser is moving"),
+        ("PIXSCALE", round(scale, 3), "[arcsec/pixel] Nominal pixel scale on sky"),
+        ("DRZPIXSC", round(scale, 3), "Target drizzle scale"),
+        ("REQNUM", PLACEHOLDER_ID, "LCO Observation Request number"),
+        ("ISMASTER", False, "Is master image"),
+        ("FRAMENUM", spec.number, "Running frame number"),
+        ("SMARTSTK", stack_id, "ID code for a smart stack group"),
+        ("SSTKNUM", stack_index, "0-based index of this frame in its stack"),
+        ("SSTKLEN", length, "Number of frames in the smart stack"),
+        ("SUBSTACK", False, ""),
+        ("PEDESTAL", 0.0, "This value has been added to the data"),
+        ("ERRORVAL", 0, ""),
+        ("USERNAME", spec.user_name, "Observer name"),
+        ("USERID", site_user_id(spec.user_id) if site_style else clean_user_id(spec.user_id),
+         "Observer id"),
+        ("FILEPATH", f"C:/ptr/{spec.inst}/{observation.day_obs}/to_AWS/", ""),
+        ("ORIGNAME", original_name(spec, observation, site_style=site_style), "Original file name"),
+        ("RA", ra_hms if site_style else format_ra(observation.ra), "[hms] Telescope right ascension"),
+        ("DEC", dec_dms if site_style else format_dec(observation.dec), "[dms] Telescope declination"),
+        ("ORIGRA", ra_hms, ""),
+        ("ORIGDEC", dec_dms, ""),
         ("RAHRS", round(observation.ra / DEGREES_PER_HOUR, 8), "[hrs] Telescope right ascension"),
         ("RADEG", round(observation.ra, 8), "[deg] Telescope right ascension"),
         ("DECDEG", round(observation.dec, 8), "[deg] Telescope declination"),
+        ("TARG-CHK", observation.ra + observation.dec, "[deg] Sum of RA and dec"),
+        ("CATNAME", object_name(observation, kind), "Catalog object name"),
+        ("CAT-RA", ra_hms, "[hms] Catalog RA of object"),
+        ("CAT-DEC", dec_dms, "[dms] Catalog Dec of object"),
+        ("OFST-RA", ra_hms, "[hms] Catalog RA of object (for BANZAI only)"),
+        ("OFST-DEC", dec_dms, "[dms] Catalog Dec of object"),
+        ("TPT-RA", ra_hms, "[hms] Catalog RA of object (for BANZAI only"),
+        ("TPT-DEC", dec_dms, "[dms] Catalog Dec of object"),
+        ("RA-HMS", ra_hms, ""),
+        ("DEC-DMS", dec_dms, ""),
+        *_wcs_cards(width, height, scale, observation, site_style=site_style),
+        ("SITERED", True, "Has this file been reduced at site"),
+        # photometry_process.py, which then writes the .txt
+        ("IMGSTDEV", round(stats.stdev, 3), "Standard deviation of image array"),
+        ("IMGMIN", stats.minimum, "Minimum Value of Image Array"),
+        ("IMGMAX", stats.maximum, "Maximum Value of Image Array"),
+        ("IMGMEAN", round(stats.mean, 3), "Mean Value of Image Array"),
+        ("IMGMODE", stats.mode, "Mode Value of Image Array"),
+        ("IMGMED", stats.median, "Median Value of Image Array"),
+        ("IMGMAD", stats.mad, "Median Absolute Deviation of Image Array"),
+        ("SEPSKY", float(stats.mode - camera.bias_level), "Sky level (image mode above bias)"),
+        *_fwhm_cards(stars, camera.pixel_scale, as_text=site_style),
+        ("NSTARS", stars.n_stars, "Number of star-like sources in image"),
+    ]
+    return cards
+
+
+def _with_default_cards(
+    cards: list[tuple[str, object, str]], spec: ExposureSpec, frame: Frame, observation: Observation
+) -> list[tuple[str, object, str]]:
+    """The site's keywords plus this tool's earlier ones (kept so nothing that read them breaks)."""
+    camera, site = spec.camera, spec.site_profile
+    extra: list[tuple[str, object, str]] = [
+        ("OBSERVAT", site.name, "Observatory name"),
+        ("SITE", site.name, "Site name"),
         ("EQUINOX", 2000.0, "Equinox of the coordinates"),
         ("RADESYS", "ICRS", "Reference frame"),
-        ("ALTITUDE", round(observation.altitude, 5), "[deg] Altitude axis position"),
-        ("AZIMUTH", round(observation.azimuth, 5), "[deg] Azimuth axis position"),
-        ("ZENITH", round(90.0 - observation.altitude, 5), "[deg] Zenith"),
-        ("AIRMASS", round(observation.airmass, 5), "Effective mean airmass"),
-        ("USERNAME", spec.user_name, "Observer name"),
-        ("USERID", clean_user_id(spec.user_id), "Observer id"),
-        ("SMARTSTK", stack_id, "ID code for a smart stack group"),
-        ("SSTKNUM", stack_index, "0-based index of this frame in its stack"),
-        ("SSTKLEN", stack_length, "Number of frames in the smart stack"),
-        ("GAIN", camera.gain, "[e-/ADU] Pixel gain"),
-        ("RDNOISE", camera.read_noise, "[e-/pixel] Read noise"),
-        ("SATURATE", float(camera.saturation), "[ADU] Saturation level"),
-        ("FULLWELL", camera.full_well, "[e-] Full well capacity"),
         ("CCD-TEMP", camera.temperature, "[C] Sensor temperature"),
         ("SET-TEMP", camera.temperature, "[C] Sensor set point"),
         ("XBINNING", 1, "Binning in x"),
         ("YBINNING", 1, "Binning in y"),
-        ("PIXSCALE", scale, "[arcsec/pixel] Nominal pixel scale on sky"),
+    ]
+    return cards + extra
+
+
+def _provenance_keys(spec: ExposureSpec, frame: Frame) -> list[tuple[str, object, str]]:
+    keys: list[tuple[str, object, str]] = [
+        ("PROGRAM", PROGRAM, "Software that made this frame"),
+        ("PROGVER", __version__, "Its version"),
+        ("SEED", spec.seed, "Frame seed: make_frame(spec, camera, seed) redraws it"),
+        ("SYNTHVER", int(frame.params.get("synth_version", 0)), "Pixel synthesis version"),
+    ]
+    if spec.frame.field_seed is not None:
+        keys.append(("FIELDSD", spec.frame.field_seed, "Star-field seed shared by a smartstack"))
+    return keys
+
+
+def _wcs_cards(
+    width: int, height: int, scale: float, observation: Observation, *, site_style: bool
+) -> list[tuple[str, object, str]]:
+    """The site's rough pre-solve TAN WCS: CDELT1 positive and CRPIX = NAXIS/2 as it writes
+    them (post_exposure_subprocess.py); the default keeps the exact centre and east left."""
+    if site_style:
+        return [
+            ("CTYPE1", "RA---TAN", ""),
+            ("CTYPE2", "DEC--TAN", ""),
+            ("CDELT1", scale / ARCSEC_PER_DEGREE, ""),
+            ("CDELT2", scale / ARCSEC_PER_DEGREE, ""),
+            ("CRVAL1", observation.ra, ""),
+            ("CRVAL2", observation.dec, ""),
+            ("CRPIX1", width / 2, ""),
+            ("CRPIX2", height / 2, ""),
+        ]
+    return [
         ("WCSAXES", 2, "Number of WCS axes"),
         ("CTYPE1", "RA---TAN", "Gnomonic projection"),
         ("CTYPE2", "DEC--TAN", "Gnomonic projection"),
@@ -151,15 +373,71 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
         ("CRPIX2", (height + 1) / 2, "Reference pixel: the frame centre (1-based)"),
         ("CDELT1", -scale / ARCSEC_PER_DEGREE, "[deg/pixel] RA increases to the left"),
         ("CDELT2", scale / ARCSEC_PER_DEGREE, "[deg/pixel] north is up"),
-        ("PROGRAM", PROGRAM, "Software that made this frame"),
-        ("PROGVER", __version__, "Its version"),
-        ("SEED", spec.seed, "Random seed; same spec and seed, same pixels"),
     ]
-    synth = [
-        fits.Card(SYNTH_PREFIX + name.upper(), _plain(value))
-        for name, value in sorted(frame.params.items())
+
+
+def _star_stats(spec: ExposureSpec, frame: Frame, stats: ImageStats) -> StarStats:
+    camera = spec.camera
+    return star_statistics(
+        frame.pixels, frame.truth, pixel_scale=camera.pixel_scale,
+        expected_fwhm=spec.frame.seeing_fwhm / camera.pixel_scale,
+        sky_sigma=MAD_TO_SIGMA * stats.mad, saturation=camera.saturation,
+        bias_level=camera.bias_level,
+    )
+
+
+def _fwhm_cards(stars: StarStats, scale: float, *, as_text: bool) -> list[tuple[str, object, str]]:
+    """FWHM in pixels and arcsec; the site writes them as text (`str(rfp)`), -99 if unmeasured."""
+    def value(number: float) -> object:
+        if number == NOT_MEASURED:
+            return NOT_MEASURED
+        rounded = round(number, 4)
+        return str(rounded) if as_text else rounded
+
+    return [
+        ("FWHM", value(stars.fwhm_pixels), "FWHM in pixels"),
+        ("FWHMPIX", value(stars.fwhm_pixels), "FWHM in pixels"),
+        ("FWHMASEC", value(stars.fwhm_arcsec), "FWHM in arcseconds"),
+        ("FWHMSTD", value(stars.fwhm_std), "FWHM standard deviation in arcseconds"),
     ]
-    return fits.Header([_card(key, value, comment) for key, value, comment in cards] + synth)
+
+
+def original_name(spec: ExposureSpec, observation: Observation, *, site_style: bool) -> str:
+    """ORIGNAME: the site's raw archive name,
+    `{obs}-{camera}_{frame type}_{filter}-{day}-{seq}-EX00.fits.fz`; by default this tool's
+    earlier `{base}-{TT}00.fits`."""
+    if site_style:
+        return (f"{spec.site}-{spec.inst}_{FRAME_TYPE[spec.frame.kind]}_{spec.frame.filter}"
+                f"-{observation.day_obs}-{spec.number:08d}-{spec.data_type}00.fits.fz")
+    return str(FileName(
+        site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
+        data_type=spec.data_type, level="00", ext="fits",
+    ))
+
+
+def format_l1pubdat(when: dt.datetime) -> str:
+    """L1PUBDAT as the site writes it: `%Y-%m-%dT%H:%M:%S.%fZ`, a day before the frame."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_ra_site(ra: float) -> str:
+    """RA as SkyCoord.to_string('hmsdms') gives it (the site's RA card): `00h42m44.3299992s`."""
+    return Angle(ra, unit="deg").to_string(unit="hourangle", sep="hms", pad=True)
+
+
+def format_dec_site(dec: float) -> str:
+    """Dec as SkyCoord.to_string('hmsdms') gives it: `+41d16m08.4s`."""
+    return Angle(dec, unit="deg").to_string(unit="deg", sep="dms", alwayssign=True, pad=True)
+
+
+def site_user_id(user_id: str) -> str:
+    """USERID as ptr-observatory writes it: `-` and `|` removed, `@` spelled `at`."""
+    return user_id.translate(SITE_USERID_REPLACED)
+
+
+def _plain_id(code: str) -> str:
+    """OBSID/TELID/PTRTEL: the site code without `-` or `_`, as the site writes them."""
+    return code.replace("-", "").replace("_", "")
 
 
 def header_text(header: fits.Header) -> bytes:
@@ -190,10 +468,14 @@ def format_dec(dec: float) -> str:
     )
 
 
-def object_name(ra: float, dec: float, kind: str) -> str:
-    """Site code names an unnamed target after its coordinates; calibration frames by type."""
+def object_name(observation: Observation, kind: str) -> str:
+    """The target's name; site code names an unnamed pointing after its coordinates
+    (`13h2ran2d5dec`, post_exposure_subprocess.py); calibration frames by type."""
     if kind != "light":
         return OBSTYPE[kind].lower()
+    if observation.target:
+        return observation.target
+    ra, dec = observation.ra, observation.dec
     return f"{ra / DEGREES_PER_HOUR:.1f}".replace(".", "h") + "ra" + (
         f"{dec:.1f}".replace("-", "n").replace(".", "d") + "dec"
     )
@@ -202,38 +484,3 @@ def object_name(ra: float, dec: float, kind: str) -> str:
 def clean_user_id(user_id: str) -> str:
     """USERID as sites write it: the OAuth subject with `-`, `|` and `@` removed."""
     return user_id.translate({ord(char): None for char in USERID_STRIPPED})
-
-
-def _card(key: str, value: object, comment: str) -> fits.Card:
-    """A card whose comment is cut to fit 80 characters (long site names would push it out)."""
-    used = _value_end(key, value)
-    if used is None:  # a shape the shortcut does not cover: ask astropy
-        used = len(fits.Card(key, value).image.rstrip())
-    room = CARD_LENGTH - used - len(COMMENT_SEPARATOR)
-    return fits.Card(key, value, comment[: max(room, 0)] if room > 0 else "")
-
-
-def _value_end(key: str, value: object) -> int | None:
-    """Where the value ends in the card `key = value`, as astropy lays it out (FITS fixed
-    format): numbers and logicals right-aligned to column 30, strings quoted, at least 8
-    characters inside the quotes unless empty. None for anything else (long keys, long numbers).
-
-    Building a throw-away Card to measure this cost more than the header's other work.
-    """
-    if len(key) > KEYWORD_LENGTH:
-        return None
-    if isinstance(value, str):
-        inside = max(len(value.replace("'", "''")), MIN_STRING_CHARS) if value else 0
-        return VALUE_START + len("''") + inside
-    if isinstance(value, bool | float) or (
-        isinstance(value, int) and len(str(value)) <= FIXED_VALUE_WIDTH
-    ):
-        return VALUE_START + FIXED_VALUE_WIDTH
-    return None
-
-
-def _plain(value: object) -> object:
-    """numpy scalars become Python ones so astropy writes them as numbers, not strings."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

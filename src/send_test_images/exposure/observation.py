@@ -29,6 +29,10 @@ import numpy as np
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.profiles import SiteProfile
+from send_test_images.exposure.targets import DEC as TARGET_DEC
+from send_test_images.exposure.targets import NAMES as TARGET_NAMES
+from send_test_images.exposure.targets import RA as TARGET_RA
+from send_test_images.exposure.targets import target_near
 
 DEFAULT_MIN_ALTITUDE = 30.0
 """Degrees: random pointings stay above this, where sites actually observe."""
@@ -54,6 +58,20 @@ ICRS_TO_OBSERVED_TYPE = "A"
 _POINTING_STREAM = 0x504F494E
 """Mixed into the seed so the pointing does not share random numbers with the pixels."""
 
+_TARGET_STREAM = 0x54415247
+"""Mixed into the seed to pick a named target, apart from the fallback's alt/az draw."""
+
+GMST_J2000_HOURS = 18.697374558
+GMST_HOURS_PER_DAY = 24.06570982441908
+"""GMST = a + b * (JD - 2451545.0) hours (USNO)."""
+J2000_JD = 2451545.0
+SELECTION_MARGIN = 1.0
+"""Degrees kept inside the altitude range when choosing a target with the quick formula."""
+
+DEFAULT_POINTING_SCATTER = 2.0 / 60.0
+"""Degrees: a mount lands within a couple of arcminutes of a target, never on its catalogue
+centre to the arcsecond."""
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -66,6 +84,7 @@ class Observation:
     altitude: float
     azimuth: float
     airmass: float
+    target: str | None = None  # the catalogued object pointed at; None for a blank-sky pointing
 
 
 def observing_night(date_obs: dt.datetime, timezone: str) -> str:
@@ -103,16 +122,25 @@ def make_observation(
 ) -> Observation:
     """A pointing for `site` at `date_obs`: random (from `seed`) or the given RA/Dec.
 
-    A random pointing is drawn evenly over the sky between the two altitudes. A given RA/Dec
-    must be above the horizon, else the header would describe a frame no site could take.
+    A random pointing goes to a well-known object (targets.py) between the two altitudes, the
+    way observers use a site, within a couple of arcminutes of its centre; when none is up it
+    is drawn evenly over the sky between the two altitudes. A given RA/Dec must be above the
+    horizon, else the header would describe a frame no site could take; it is named after the
+    target it falls on, if any.
     """
     when = to_utc(date_obs)
     day_obs = observing_night(when, site.timezone)
     if (ra is None) != (dec is None):
         raise UsageError("pointing needs both ra and dec, or neither for a random pointing")
+    target: str | None = None
     if ra is None or dec is None:
-        altitude, azimuth = _random_altaz(seed, min_altitude, max_altitude)
-        ra, dec = altaz_to_radec(altitude, azimuth, when, site)
+        picked = _random_target(seed, when, site, min_altitude, max_altitude)
+        if picked is None:
+            altitude, azimuth = _random_altaz(seed, min_altitude, max_altitude)
+            ra, dec = altaz_to_radec(altitude, azimuth, when, site)
+        else:
+            target, ra, dec = picked
+            altitude, azimuth = radec_to_altaz(ra, dec, when, site)
     else:
         check_radec(ra, dec)
         altitude, azimuth = radec_to_altaz(ra, dec, when, site)
@@ -122,6 +150,7 @@ def make_observation(
                 f"at {when.isoformat()} (altitude {altitude:.1f} deg): choose a visible target "
                 "or leave ra/dec unset for a random one"
             )
+        target = target_near(ra, dec)
     return Observation(
         date_obs=when,
         day_obs=day_obs,
@@ -130,6 +159,7 @@ def make_observation(
         altitude=float(altitude),
         azimuth=float(azimuth) % 360.0,
         airmass=airmass_from_altitude(altitude),
+        target=target,
     )
 
 
@@ -172,6 +202,44 @@ def _observer(site: SiteProfile) -> dict[str, float]:
         **EARTH_ORIENTATION,
         **NO_REFRACTION,
     }
+
+
+def _random_target(
+    seed: int, when: dt.datetime, site: SiteProfile, min_altitude: float, max_altitude: float
+) -> tuple[str, float, float] | None:
+    """A catalogued target between the altitudes at `when`, scattered by up to
+    DEFAULT_POINTING_SCATTER; None when none is up.
+
+    Which targets are up is decided with plain spherical trigonometry on the local mean
+    sidereal time (J2000 coordinates, no precession: off by a fraction of a degree), kept
+    SELECTION_MARGIN inside the altitude range; ERFA for all ~60 targets cost 3.5 ms, a
+    seventh of a 768² exposure. The chosen one's altitude is then computed exactly.
+    """
+    lst = math.radians(15.0 * local_sidereal_hours(when, site.longitude))
+    lat, dec = math.radians(site.latitude), np.radians(TARGET_DEC)
+    sin_alt = (np.sin(lat) * np.sin(dec)
+               + np.cos(lat) * np.cos(dec) * np.cos(lst - np.radians(TARGET_RA)))
+    altitude = np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))
+    up = np.flatnonzero((altitude >= min_altitude + SELECTION_MARGIN)
+                        & (altitude <= max_altitude - SELECTION_MARGIN))
+    if up.size == 0:
+        return None
+    rng = np.random.default_rng((seed, _TARGET_STREAM))
+    index = int(up[rng.integers(up.size)])
+    radius = DEFAULT_POINTING_SCATTER * math.sqrt(rng.uniform())
+    angle = rng.uniform(0.0, 2.0 * math.pi)
+    dec_out = float(np.clip(TARGET_DEC[index] + radius * math.sin(angle), -90.0, 90.0))
+    ra_out = (TARGET_RA[index]
+              + radius * math.cos(angle) / max(math.cos(math.radians(dec_out)), 1e-6)) % 360.0
+    return TARGET_NAMES[index], float(ra_out), dec_out
+
+
+def local_sidereal_hours(when: dt.datetime, longitude: float) -> float:
+    """Local mean sidereal time in hours (USNO's GMST formula, UT1 taken as UTC): good to a
+    fraction of a second, plenty for choosing targets and for SID-TIME in a header."""
+    jd = sum(_utc_jd(when))
+    gmst = GMST_J2000_HOURS + GMST_HOURS_PER_DAY * (jd - J2000_JD)
+    return (gmst + longitude / 15.0) % 24.0
 
 
 def _random_altaz(seed: int, min_altitude: float, max_altitude: float) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from send_test_images import defaults
 from send_test_images.errors import UsageError
+from send_test_images.exposure.presets import get_preset
 
 MIN_SENSOR_SIDE = 64
 MAX_SENSOR_SIDE = 16384
@@ -154,8 +155,11 @@ class BatchOptions:
     location: Location | None = None
     size: SensorSize | None = None
     pixel_scale: float | None = None  # arcsec/pixel overriding the camera profile's
+    like: str | None = None  # `--like NAME`: a presets.Preset whose site to imitate
 
     def __post_init__(self) -> None:
+        if self.like is not None:
+            get_preset(self.like)  # refuses an unknown name, naming the known ones
         if self.count > MAX_EXPOSURES:
             raise UsageError(
                 f"repeat {self.repeat} x smartstack {self.smartstack} is not allowed: that is {self.count} "

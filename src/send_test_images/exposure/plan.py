@@ -25,6 +25,7 @@ from send_test_images.exposure.options import (
     MIN_PIXEL_SCALE,
     BatchOptions,
 )
+from send_test_images.exposure.presets import clock_stack_id, get_preset
 from send_test_images.exposure.profiles import get_camera, get_site
 from send_test_images.exposure.spec import ExposureSpec, check_files
 from send_test_images.exposure.synth import FrameSpec
@@ -63,7 +64,9 @@ def plan(
 
     Without `--time`, the run ends now (DATE-OBS in the past, like real captures, so a later
     run sorts after this one); with it, the first exposure starts then. A smartstack's frames
-    share one pointing, exposure time and filter, and carry SMARTSTK/SSTKNUM/SSTKLEN.
+    share one pointing, exposure time and filter, and carry SMARTSTK/SSTKNUM/SSTKLEN; its id is
+    `stk` + the first frame's number, or under a preset with clock ids (`--like
+    ptr-observatory`) the first frame's DATE-OBS as `%d%m%y%H%M%S`, digits as a real site's.
     """
     if len(numbers) != options.count:
         raise ValueError(f"plan needs {options.count} numbers, got {len(numbers)}")
@@ -81,7 +84,7 @@ def plan(
         spec = replace(template, number=number, date_obs=date_obs, seed=exposure_seed(seed, index))
         if options.smartstack > 1:
             if stack_index == 0:
-                stack_id = f"stk{number:08d}"
+                stack_id = smartstack_id(template, number, date_obs)
                 stack_seed = spec.seed
                 pointing = make_observation(date_obs, spec.site_profile, stack_seed)
             spec = replace(
@@ -93,6 +96,13 @@ def plan(
             )
         specs.append(spec)
     return specs
+
+
+def smartstack_id(template: ExposureSpec, number: int, start: dt.datetime) -> str:
+    """A new smartstack's id: the preset's kind (clock digits), else `stk` + the file number."""
+    if template.preset is not None and template.preset.smartstack_ids == "clock":
+        return clock_stack_id(start)
+    return f"stk{number:08d}"
 
 
 def check_run_dates(start: dt.datetime, cadence: dt.timedelta, count: int) -> None:
@@ -138,4 +148,5 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
         user_id=options.user,
         fits_format=options.fits_format,
         truth=options.truth,
+        preset=get_preset(options.like) if options.like else None,
     )

@@ -106,17 +106,24 @@ def _stretched(x: np.ndarray, median: float, mad: float, raw: np.ndarray) -> np.
     return np.round(stretched * 255.0).astype(np.uint8)
 
 
-def make_preview(pixels: np.ndarray, long_side: int) -> Image.Image:
+def make_preview(pixels: np.ndarray, long_side: int, *, height: int | None = None) -> Image.Image:
     """The 10.jpg picture: north up (FITS row 0 is the bottom), long side `long_side` or less.
 
-    A frame smaller than `long_side` is not enlarged: that would invent detail.
+    With `height`, the picture is exactly that high and as wide as the frame's aspect makes it
+    (ptr-observatory's 900-px JPG, mainjpeg.py with squash_on_x_axis); `long_side` is ignored.
+    A frame smaller than asked is not enlarged: that would invent detail.
     """
-    if long_side < 1:
-        raise UsageError(f"preview size {long_side!r} is not allowed: use a positive integer")
-    height, width = pixels.shape
-    factor = max(1, max(height, width) // long_side)
+    if long_side < 1 or (height is not None and height < 1):
+        raise UsageError(f"preview size {height or long_side!r} is not allowed: use a positive integer")
+    rows, cols = pixels.shape
+    if height is not None:
+        long_side = max(1, round(max(rows, cols) * height / rows))
+    factor = max(1, max(rows, cols) // long_side)
     binned = pixels if factor == 1 and pixels.dtype == np.uint16 else block_mean(pixels, factor)
     picture = Image.fromarray(np.ascontiguousarray(np.flipud(stretch(binned))))
+    if height is not None and height < picture.height:
+        size = (max(1, round(picture.width * height / picture.height)), height)
+        return picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     scale = long_side / max(picture.size)
     if scale < 1.0:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))

@@ -24,10 +24,15 @@ from astropy.wcs import WCS
 
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
 from send_test_images.exposure.fitsfiles import EXTENSIONS, fits_bytes
-from send_test_images.exposure.header import header_text, make_header
+from send_test_images.exposure.header import make_header_text
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation, make_observation
-from send_test_images.exposure.preview import jpeg_bytes, make_preview, make_thumbnail
+from send_test_images.exposure.preview import (
+    DEFAULT_QUALITY,
+    jpeg_bytes,
+    make_preview,
+    make_thumbnail,
+)
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import Frame, make_frame
 
@@ -73,32 +78,56 @@ def make_products(spec: ExposureSpec) -> list[Product]:
 
 def make_exposure(spec: ExposureSpec) -> Exposure:
     """Draw the frame, write its header, then every requested file; truth only if asked."""
-    frame = make_frame(spec.frame, spec.camera, seed=spec.seed)
+    previews = "j" in spec.files or "t" in spec.files
+    stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
+    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, keep_expected=stacked)
     observation = make_observation(
         spec.date_obs, spec.site_profile, spec.seed, ra=spec.ra, dec=spec.dec
     )
-    header = make_header(spec, frame, observation)
+    text = make_header_text(spec, frame, observation)
+    header = fits.Header.fromstring(text.decode("ascii"))
     name = FileName(
         site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
         data_type=spec.data_type, level=LARGE_LEVEL, ext="txt",
     )
     products: list[Product] = []
     if "h" in spec.files:
-        products.append(Product(name, header_text(header)))
-    if "j" in spec.files or "t" in spec.files:
-        picture = make_preview(frame.pixels, spec.camera.small_size)
+        products.append(Product(name, text))
+    if previews:
+        shown = running_stack(frame, spec.smartstack[1] + 1) if stacked and spec.smartstack else frame.pixels
+        preset = spec.preset
+        picture = make_preview(shown, spec.camera.small_size,
+                               height=preset.preview_height if preset else None)
         if "j" in spec.files:
-            products.append(Product(name.with_(level=SMALL_LEVEL, ext="jpg"), jpeg_bytes(picture)))
+            quality = preset.jpeg_quality if preset else DEFAULT_QUALITY
+            products.append(Product(name.with_(level=SMALL_LEVEL, ext="jpg"), jpeg_bytes(picture, quality)))
         if "t" in spec.files:
             thumbnail = jpeg_bytes(make_thumbnail(picture))
             products.append(Product(name.with_(level=THUMBNAIL_LEVEL, ext="jpg"), thumbnail))
-    products.extend(_fits_products(spec, frame, header, name))
+    products.extend(_fits_products(spec, frame, header, name, text))
     truth = make_truth(frame, header, name.base + TRUTH_SUFFIX) if spec.truth else None
     return Exposure(products=products, header=header, observation=observation, truth=truth)
 
 
+def running_stack(frame: Frame, frames: int) -> np.ndarray:
+    """What the site's smartstack shows after `frames` sub-frames: the same sky, its noise down
+    by sqrt(frames). A real site sends, for each sub-frame, the JPG of the stack so far
+    (ptr-observatory `subprocesses/SmartStackprocess.py`), so the last JPG is the deepest. The
+    frames of a stack share their star field (FrameSpec.field_seed), so the mean of the first
+    `frames` of them is this frame's noiseless expectation plus its own noise / sqrt(frames):
+    one pass over this frame instead of redrawing every earlier one.
+    """
+    if frame.expected is None or frames <= 1:
+        return frame.pixels
+    noise = frame.pixels.astype(np.float32)
+    noise -= frame.expected
+    noise *= np.float32(1.0 / np.sqrt(frames))
+    noise += frame.expected
+    return np.clip(np.rint(noise), 0, np.iinfo(np.uint16).max).astype(np.uint16)
+
+
 def _fits_products(
-    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName
+    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes
 ) -> list[Product]:
     """Small (binned) then large FITS; a camera already at preview size writes the file once."""
     ext = EXTENSIONS[spec.fits_format]
@@ -107,14 +136,14 @@ def _fits_products(
     out: list[Product] = []
     if "f" in spec.files:
         if factor == 1:  # binning by one changes neither pixels nor header
-            large = fits_bytes(frame.pixels, header, spec.fits_format)
+            large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
             small = large
         else:
             small = fits_bytes(*bin_frame(frame.pixels, header, factor), spec.fits_format)
         out.append(Product(name.with_(level=SMALL_LEVEL, ext=ext), small))
     if "F" in spec.files:
         if large is None:
-            large = fits_bytes(frame.pixels, header, spec.fits_format)
+            large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
         out.append(Product(name.with_(level=LARGE_LEVEL, ext=ext), large))
     return out
 

@@ -29,6 +29,12 @@ class CameraProfile:
     filters: tuple[str, ...]
     temperature: float = -10.0
     small_size: int = 768  # long side of the binned "small" FITS and the 10.jpg preview
+    # What the header says about the hardware (CAMNAME, DETECTOR, CAMMANUF, CCDXPIXE, FOCAL):
+    model: str = "Generic cooled CMOS"
+    detector: str = "CMOS"
+    manufacturer: str = "Generic"
+    pixel_size: float = 3.76  # um
+    f_ratio: float = 7.0  # focal length / aperture; with pixel_size and pixel_scale, the optics
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,13 @@ class SiteProfile:
     longitude: float
     elevation: float
     timezone: str  # IANA name; the observing night is dated in this zone
+    wema: str = ""  # the enclosure (WEMA) code sites write as SITEID; "" = the site code itself
+
+    @property
+    def siteid(self) -> str:
+        """SITEID as a real site writes it: its enclosure's code, which several telescopes
+        (each with its own file-name site code, e.g. mrc1 and mrc2) share."""
+        return self.wema or self.code
 
 
 CAMERAS: dict[str, CameraProfile] = {
@@ -64,6 +77,14 @@ CAMERAS: dict[str, CameraProfile] = {
             bias_level=500, dark_current=0.03, full_well=30000.0, saturation=45000,
             filters=("L", "R", "G", "B", "air"),
         ),
+        # The QHY600M that many Photon Ranch sites run (9576 x 6388, 3.76 um pixels) behind a
+        # ~1.5 m focal length: what the ptr-observatory preset draws (presets.py).
+        CameraProfile(
+            name="qhy600", width=9576, height=6388, pixel_scale=0.51, gain=0.78, read_noise=3.5,
+            bias_level=1000, dark_current=0.003, full_well=51000.0, saturation=62000,
+            filters=("L", "R", "G", "B", "Ha", "OIII", "SII", "up", "gp", "rp", "ip", "zs", "air"),
+            small_size=900, model="QHY600M", detector="Sony IMX455", manufacturer="QHYCCD",
+        ),
     )
 }
 
@@ -78,6 +99,11 @@ SITES: dict[str, SiteProfile] = {
                     "America/Los_Angeles"),
         SiteProfile("eco", "Eltham College Observatory", -37.7097, 145.1477, 120.0,
                     "Australia/Melbourne"),
+        # Two telescopes in one enclosure: file names say mrc1/mrc2, SITEID says mrc.
+        SiteProfile("mrc1", "Mountain Ranch Camp, telescope 1", 34.4592, -119.6812, 290.0,
+                    "America/Los_Angeles", wema="mrc"),
+        SiteProfile("mrc2", "Mountain Ranch Camp, telescope 2", 34.4592, -119.6812, 290.0,
+                    "America/Los_Angeles", wema="mrc"),
     )
 }
 

@@ -18,6 +18,7 @@ from send_test_images.exposure.fitsfiles import check_fits_format
 from send_test_images.exposure.naming import check_data_type, check_inst, check_number, check_site
 from send_test_images.exposure.observation import check_radec, to_utc
 from send_test_images.exposure.options import MAX_SEED
+from send_test_images.exposure.presets import Preset
 from send_test_images.exposure.profiles import CameraProfile, SiteProfile, get_camera, get_site
 from send_test_images.exposure.synth import FrameSpec
 from send_test_images.exposure.synth.spec import check_spec
@@ -71,6 +72,7 @@ class ExposureSpec:
     truth: bool = False
     ra: float | None = None
     dec: float | None = None
+    preset: Preset | None = None  # `--like`: the real site whose files, names and header to copy
 
     def __post_init__(self) -> None:
         check_site(self.site)
@@ -97,6 +99,13 @@ class ExposureSpec:
             check_radec(self.ra, self.dec)
         if not isinstance(self.truth, bool):
             raise UsageError(f"truth {self.truth!r} is not allowed: use True or False")
+        if self.preset is not None and not isinstance(self.preset, Preset):
+            raise UsageError(f"preset {self.preset!r} is not allowed: use a presets.Preset or None")
+
+    @property
+    def header_style(self) -> str:
+        """`site` (the real site's spelling and values) under a preset that says so, else `default`."""
+        return self.preset.header_style if self.preset is not None else "default"
 
 
 def check_files(files: str) -> str:

@@ -10,6 +10,9 @@ FORMAT 1 is the layout written since the journal exists, and still the one writt
 options are plain JSON values (`time` as ISO 8601, `location` as "LAT,LON[,ELEV]", `size` as
 "WxH"), and `null` for `camera`, `exptime`, `filter` or `seeing` means the default. A change to
 that layout gets a new number and a reader of its own in `_READERS`; old journals keep theirs.
+
+FORMAT 2 is FORMAT 1 plus `like` (the `--like` preset's name): written only for a run with a
+preset, so every other run's line stays FORMAT 1, readable by versions that came before.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from send_test_images.errors import JournalError, UsageError
 from send_test_images.exposure.options import BatchOptions, Location, SensorSize, parse_time
 
 FORMAT = 1
-"""The layout this version writes."""
+"""The layout this version writes for a run without a preset."""
+
+FORMAT_WITH_PRESET = 2
+"""The layout it writes for a run with `--like`."""
 
 RUN_EVENT = "run"
 
@@ -48,7 +54,7 @@ class RunRecord:
         """The journal line, in FORMAT's layout (keys in the order the journal has always had)."""
         return {
             "event": RUN_EVENT,
-            "format": FORMAT,
+            "format": FORMAT if self.options.like is None else FORMAT_WITH_PRESET,
             "run_id": self.run_id,
             "target": self.target,
             "data": str(self.data) if self.data is not None else None,
@@ -85,6 +91,8 @@ def options_to_json(options: BatchOptions) -> dict[str, Any]:
     values["time"] = options.time.isoformat() if options.time else None
     values["location"] = str(options.location) if options.location else None
     values["size"] = str(options.size) if options.size else None
+    if options.like is None:  # FORMAT 1 has no `like`
+        del values["like"]
     return values
 
 
@@ -133,14 +141,22 @@ _OPTION_FIELDS_1: dict[str, _Types] = {
     "size": _STR + _NONE,
     "pixel_scale": _NUMBER + _NONE,
 }
+_OPTION_FIELDS_2: dict[str, _Types] = {**_OPTION_FIELDS_1, "like": _STR}
+
 _NULL_MEANS_DEFAULT_1 = ("camera", "exptime", "filter", "seeing")
 """Options FORMAT 1 wrote as null when the user left them alone (the default came later)."""
 
 
-def _read_1(line: Mapping[str, Any], run_id: str) -> RunRecord:
+def _read_2(line: Mapping[str, Any], run_id: str) -> RunRecord:
+    return _read_1(line, run_id, option_fields=_OPTION_FIELDS_2)
+
+
+def _read_1(
+    line: Mapping[str, Any], run_id: str, *, option_fields: dict[str, _Types] | None = None
+) -> RunRecord:
     _check_fields(line, _RUN_FIELDS_1, where="run line")
     values = dict(line["options"])
-    _check_fields(values, _OPTION_FIELDS_1, where="run line's options", exact=True)
+    _check_fields(values, option_fields or _OPTION_FIELDS_1, where="run line's options", exact=True)
     for name in _NULL_MEANS_DEFAULT_1:
         if values[name] is None:
             del values[name]
@@ -150,6 +166,10 @@ def _read_1(line: Mapping[str, Any], run_id: str) -> RunRecord:
         values["size"] = SensorSize.parse(values["size"]) if values["size"] is not None else None
     except UsageError as exc:
         raise _Refused(f"holds an option this version cannot read ({exc})") from None
+    try:
+        options = BatchOptions(**values)
+    except UsageError as exc:  # e.g. a preset this version does not have
+        raise _Refused(f"holds an option this version cannot read ({exc})") from None
     return RunRecord(
         run_id=run_id,
         target=line["target"],
@@ -157,7 +177,7 @@ def _read_1(line: Mapping[str, Any], run_id: str) -> RunRecord:
         s3_directory=line["s3_directory"],
         info_channel=line["info_channel"],
         out_dir=Path(line["out_dir"]) if line["out_dir"] else None,
-        options=BatchOptions(**values),
+        options=options,
         seed=line["seed"],
     )
 
@@ -185,6 +205,6 @@ def _kind(types: _Types) -> str:
     return " or ".join(words)
 
 
-_READERS: dict[int, Callable[[Mapping[str, Any], str], RunRecord]] = {1: _read_1}
+_READERS: dict[int, Callable[[Mapping[str, Any], str], RunRecord]] = {1: _read_1, 2: _read_2}
 """One reader per journal format this version can resume."""
 

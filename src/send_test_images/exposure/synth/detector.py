@@ -24,17 +24,20 @@ DEFAULT_PRNU = 0.006  # pixel-to-pixel sensitivity RMS, fraction
 DEFAULT_VIGNETTING = 0.15  # light lost in the corners, fraction
 DEFAULT_OPTICAL_OFFSET = 0.03  # optical axis offset from the chip centre, fraction of size
 DEFAULT_VIGNETTING_GRID = 128  # coarse grid the smooth fall-off is computed on
-DEFAULT_DUST_PER_MEGAPIXEL = 1.5  # dust donuts per million pixels (at least one)
+DEFAULT_DUST_PER_MEGAPIXEL = 0.25  # dust donuts per million pixels (at least one): ~4 on 4096²
 DEFAULT_DUST_RADIUS = (0.012, 0.035)  # outer radius, fraction of the short side
-DEFAULT_DUST_DEPTH = (0.02, 0.07)  # light blocked in the ring, fraction
+DEFAULT_DUST_DEPTH = (0.003, 0.012)  # light blocked in the ring, fraction: a reasonably clean filter
 DEFAULT_DUST_HOLE = 0.55  # inner radius / outer radius: the out-of-focus secondary shadow
 DEFAULT_DUST_CORE = 0.25  # shadow in the hole relative to the ring
 DEFAULT_DUST_EDGE = 0.1  # width of the ring edges, fraction of the radius
 DEFAULT_HOT_FRACTION = 5e-5  # fraction of pixels that are hot
 DEFAULT_HOT_RATE = (2.0, 300.0)  # e-/s, log-uniform
-DEFAULT_BAD_COLUMN_RESPONSE = 0.7  # a trap that eats part of the charge below it
-DEFAULT_BAD_COLUMN_OFFSET = 35.0  # ADU added to the bad column even in a bias
-DEFAULT_BIAS_COLUMN_RMS = 1.2  # ADU column-to-column bias structure
+DEFAULT_BAD_COLUMN_RESPONSE = 0.9  # a trap that eats part of the charge below it
+DEFAULT_BAD_COLUMN_OFFSET = 3.0  # ADU added to the bad column even in a bias
+DEFAULT_BIAS_COLUMN_FRACTION = 0.05  # column-to-column bias structure, RMS in units of read noise
+# Column pattern and bad column were 1.2 and 35 ADU: binned 6x6 for the 768-px preview both stood
+# well above the binned read noise (0.6 ADU for sq4k) as vertical stripes. At 5% of the read noise
+# a column's offset stays below the read noise for any binning up to 400x (0.05 < 1/sqrt(f)).
 DEFAULT_BIAS_DRIFT = 2.0  # ADU RMS frame-to-frame bias level drift
 DEFAULT_COSMIC_RATE = 0.07  # hits per megapixel per second
 DEFAULT_COSMIC_ENERGY = 1500.0  # e- deposited per pixel of track (median)
@@ -52,11 +55,12 @@ class FixedPattern:
 
     seed: int
     response: np.ndarray  # float32 (height, width): vignetting x dust x PRNU x bad column
-    bias_columns: np.ndarray  # float32 (width,): ADU offset of each column
+    bias_columns: np.ndarray  # float32 (width,): each column's offset in units of the read noise
     hot_index: np.ndarray  # flat indices of hot pixels
     hot_rate: np.ndarray  # float32 e-/s of each hot pixel
     bad_column: int
     bad_column_start: int  # first row (from the read-out end) the trap affects
+    dust: tuple[tuple[float, float, float, float], ...] = ()  # (x, y, outer radius px, depth)
 
 
 def pattern_seed(camera: CameraProfile) -> int:
@@ -82,11 +86,11 @@ def _fixed_pattern(name: str, height: int, width: int) -> FixedPattern:
         prnu *= np.float32(DEFAULT_PRNU)
         prnu += np.float32(1)
         block *= prnu
-    _add_dust(response, rng)
+    dust = _add_dust(response, rng)
     bad_column = int(rng.integers(width))
     bad_column_start = int(rng.integers(height // 4, max(height // 4 + 1, 3 * height // 4)))
     response[bad_column_start:, bad_column] *= np.float32(DEFAULT_BAD_COLUMN_RESPONSE)
-    bias_columns = rng.normal(0.0, DEFAULT_BIAS_COLUMN_RMS, width).astype(np.float32)
+    bias_columns = rng.normal(0.0, DEFAULT_BIAS_COLUMN_FRACTION, width).astype(np.float32)
     n_hot = max(1, round(DEFAULT_HOT_FRACTION * height * width))
     hot_index = rng.choice(height * width, size=n_hot, replace=False)
     low, high = np.log(DEFAULT_HOT_RATE)
@@ -94,7 +98,7 @@ def _fixed_pattern(name: str, height: int, width: int) -> FixedPattern:
     for array in (response, bias_columns, hot_index, hot_rate):
         array.flags.writeable = False
     return FixedPattern(seed, response, bias_columns, hot_index, hot_rate, bad_column,
-                        bad_column_start)
+                        bad_column_start, dust)
 
 
 def make_vignetting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -114,11 +118,20 @@ def make_vignetting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndar
     return upsample(grid.astype(np.float32), shape)
 
 
-def _add_dust(response: np.ndarray, rng: np.random.Generator) -> None:
-    """Out-of-focus dust on a filter or window: faint doughnuts, only visible in flats."""
+def _add_dust(
+    response: np.ndarray, rng: np.random.Generator
+) -> tuple[tuple[float, float, float, float], ...]:
+    """Out-of-focus dust on a filter or window: a few faint doughnuts in the optics' response.
+
+    They are in every frame (a flat must divide them out of a light), but at 0.3-1.2% of the
+    light they stand out only in a flat, whose noise is a fraction of a percent; in a light they
+    sit below the sky noise even binned to preview size. The count is what a reasonably kept
+    filter shows (~4 on a 4096² sensor); 25 at 2-7% depth, as before, looked like a filthy one.
+    """
     height, width = response.shape
     count = max(1, round(DEFAULT_DUST_PER_MEGAPIXEL * height * width / 1e6))
     short = min(height, width)
+    dust: list[tuple[float, float, float, float]] = []
     for _ in range(count):
         radius = rng.uniform(*DEFAULT_DUST_RADIUS) * short
         depth = rng.uniform(*DEFAULT_DUST_DEPTH)
@@ -127,11 +140,13 @@ def _add_dust(response: np.ndarray, rng: np.random.Generator) -> None:
         x0, x1 = max(0, int(cx - radius) - 1), min(width, int(cx + radius) + 2)
         if y0 >= y1 or x0 >= x1:
             continue
+        dust.append((float(cx), float(cy), float(radius), float(depth)))
         r = np.hypot(np.arange(y0, y1)[:, None] - cy, np.arange(x0, x1)[None, :] - cx) / radius
         # a soft-edged ring from DEFAULT_DUST_HOLE to 1, faintly darker in the hole too
         ring = _soft_step(r - DEFAULT_DUST_HOLE) * _soft_step(1.0 - r)
         shadow = depth * (ring + DEFAULT_DUST_CORE * _soft_step(1.0 - r))
         response[y0:y1, x0:x1] *= (1.0 - np.clip(shadow, 0.0, 0.95)).astype(np.float32)
+    return tuple(dust)
 
 
 def _soft_step(x: np.ndarray) -> np.ndarray:
@@ -177,8 +192,12 @@ def read_out(
     rng: np.random.Generator,
     *,
     exptime: float,
+    expected: np.ndarray | None = None,
 ) -> np.ndarray:
     """Electrons to uint16 ADU: dark current, shot and read noise, gain, bias, rounding, ADC.
+
+    `expected` (float32, the frame's shape), when given, receives the noiseless ADU the
+    camera would read on average: what a stack of many such frames converges to.
 
     Works through the frame a block of rows at a time so every step runs on data still in the
     CPU cache, and consumes `signal` as its scratch space. Shot noise is a Gaussian of variance
@@ -190,7 +209,8 @@ def read_out(
     read_variance = np.float32(camera.read_noise**2)
     drift = rng.normal(0.0, DEFAULT_BIAS_DRIFT)
     # + 0.5 here and truncation at the end round to nearest without another pass
-    offsets = pattern.bias_columns + np.float32(camera.bias_level + drift + 0.5)
+    column_scale = np.float32(camera.read_noise / camera.gain)
+    offsets = pattern.bias_columns * column_scale + np.float32(camera.bias_level + drift + 0.5)
     bad_offset = np.float32(DEFAULT_BAD_COLUMN_OFFSET)
     inverse_gain = np.float32(1.0 / camera.gain)
     pixels = np.empty((height, width), dtype=np.uint16)
@@ -200,6 +220,11 @@ def read_out(
         block = signal[top:top + rows]
         sigma = sigma_buffer[: block.shape[0]]
         block += dark
+        if expected is not None:
+            mean = expected[top:top + rows]
+            np.multiply(block, inverse_gain, out=mean)
+            mean += offsets - np.float32(0.5)
+            mean[max(0, pattern.bad_column_start - top):, pattern.bad_column] += bad_offset
         np.maximum(block, np.float32(0), out=sigma)
         sigma += read_variance
         np.sqrt(sigma, out=sigma)
@@ -249,3 +274,49 @@ def add_satellite(signal: np.ndarray, rng: np.random.Generator, sigma: float) ->
     cols = np.broadcast_to(along[:, None], rows.shape)
     inside = (rows >= 0) & (rows < image.shape[0])
     np.add.at(image, (rows[inside], cols[inside]), weight[inside].astype(np.float32))
+
+
+DEFAULT_BLEED_BOX = 40  # pixels either side of a saturated star searched for charge above full well
+
+
+def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.ndarray) -> int:
+    """Charge above full well spills up and down its column, as it does in a real sensor.
+
+    For each saturated star (centre `rows`, `cols`), every column of its core loses what it
+    holds above `full_well` and that charge fills the pixels just above and below the
+    saturated run, half each way, up to full well: the bleed trails that a saturated star has
+    and that a flat top without them does not. Returns how many columns bled.
+    """
+    height, width = signal.shape
+    well = np.float32(full_well)
+    bled = 0
+    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        r0, r1 = max(0, row - DEFAULT_BLEED_BOX), min(height, row + DEFAULT_BLEED_BOX + 1)
+        c0, c1 = max(0, col - DEFAULT_BLEED_BOX), min(width, col + DEFAULT_BLEED_BOX + 1)
+        box = signal[r0:r1, c0:c1]
+        over = np.flatnonzero((box > well).any(axis=0))
+        for c in over.tolist():
+            column = signal[:, c0 + c]
+            full = np.flatnonzero(column[r0:r1] > well) + r0
+            excess = float(np.sum(column[full] - well))
+            column[full] = well
+            top, bottom = int(full.min()), int(full.max())
+            _spill(column[bottom + 1:], excess / 2, well)
+            _spill(column[:top][::-1], excess / 2, well)
+            bled += 1
+    return bled
+
+
+def _spill(pixels: np.ndarray, charge: float, well: np.float32) -> None:
+    """Fill `pixels` (a view, in spill order) up to `well` until `charge` runs out; what would
+    run off the sensor is lost."""
+    if charge <= 0 or pixels.size == 0:
+        return
+    room = np.maximum(well - pixels, np.float32(0)).astype(np.float64)
+    filled = np.cumsum(room)
+    last = int(np.searchsorted(filled, charge))
+    if last >= pixels.size:
+        pixels[:] = np.maximum(pixels, well)
+        return
+    pixels[:last] += room[:last].astype(np.float32)
+    pixels[last] += np.float32(charge - (filled[last - 1] if last else 0.0))

@@ -19,17 +19,25 @@ from send_test_images.exposure.synth.psf import PSF_MODEL, core_sigma
 from send_test_images.exposure.synth.sky import ZEROPOINTS, make_sky, sky_electrons
 from send_test_images.exposure.synth.spec import Frame, FrameSpec, check_spec, sky_brightness_for
 
-SYNTH_VERSION = 1  # bump when the same seed and spec would draw different pixels
+SYNTH_VERSION = 2  # bump when the same seed and spec would draw different pixels
+# 2: PSF wings, bleed trails, fewer and fainter dust donuts, column pattern below the read noise
 DEFAULT_FLAT_JITTER = 0.03  # twilight changes while flats are taken: relative level RMS
 
 
 def make_frame(
-    spec: FrameSpec, camera: CameraProfile, *, seed: int, star_table: Table | None = None
+    spec: FrameSpec,
+    camera: CameraProfile,
+    *,
+    seed: int,
+    star_table: Table | None = None,
+    keep_expected: bool = False,
 ) -> Frame:
     """Draw one exposure. Same spec, camera and seed give byte-identical pixels.
 
     `star_table` (columns x, y, flux in e-) replaces the random star field of a light, for
     users who bring their own catalogue; it is ignored for other kinds and perlin images.
+    `keep_expected` also returns the noiseless frame (float32 ADU) in `Frame.expected`, which a
+    smartstack's running-stack preview needs; it costs one more frame of memory, so only then.
     """
     check_spec(spec, camera)
     rng = np.random.default_rng(seed)
@@ -63,8 +71,9 @@ def make_frame(
     detector.add_hot_pixels(signal, pattern, exptime)
     cosmic = detector.add_cosmic_rays(signal, rng, exptime) if spec.cosmic_rays else 0
     params["cosmic_rays"] = cosmic
-    pixels = detector.read_out(signal, camera, pattern, rng, exptime=exptime)
-    return Frame(pixels=pixels, truth=truth, params=params)
+    expected = np.empty(shape, dtype=np.float32) if keep_expected else None
+    pixels = detector.read_out(signal, camera, pattern, rng, exptime=exptime, expected=expected)
+    return Frame(pixels=pixels, truth=truth, params=params, expected=expected)
 
 
 def _light(
@@ -118,7 +127,17 @@ def _light(
     if spec.satellite:
         detector.add_satellite(signal, rng, sigma)
     signal *= detector.fixed_pattern(camera).response
+    if len(truth):
+        rows, cols = _centres(truth, shape)
+        full = signal[rows, cols] > np.float32(camera.full_well)
+        params["bleed_columns"] = detector.add_bleed(signal, camera.full_well, rows[full], cols[full])
     return signal, truth
+
+
+def _centres(truth: Table, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.clip(np.rint(np.asarray(truth["y"], dtype=float)).astype(np.intp), 0, shape[0] - 1)
+    cols = np.clip(np.rint(np.asarray(truth["x"], dtype=float)).astype(np.intp), 0, shape[1] - 1)
+    return rows, cols
 
 
 def _flat(spec: FrameSpec, camera: CameraProfile, rng: np.random.Generator,

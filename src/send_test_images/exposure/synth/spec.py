@@ -72,6 +72,7 @@ class Frame:
     pixels: np.ndarray
     truth: Table
     params: dict[str, float | int | str] = field(default_factory=dict)
+    expected: np.ndarray | None = None  # noiseless float32 ADU, only when asked for
 
 
 def check_spec(spec: FrameSpec, camera: CameraProfile) -> None:

@@ -29,6 +29,9 @@ DEFAULT_MIN_RADIUS_SIGMAS = 3.0  # even the faintest stamp reaches this many cor
 DEFAULT_MAX_STAMP_RADIUS = 300  # pixels
 STAMP_RADIUS_STEP = 1.4  # stamp radii come in sizes growing by this factor (stars batched by size)
 
+SKIP_WIDER_THAN = 3.0
+"""A PSF component whose sigma exceeds this many stamp radii is left out of that stamp."""
+
 TRUTH_COLUMNS = ("x", "y", "flux", "mag", "peak", "snr", "saturated")
 
 
@@ -119,6 +122,9 @@ def render_stars(
     for k in np.unique(which):
         members = np.flatnonzero(which == k)
         psf = _stamps(x[members], y[members], int(classes[k]), sigma)
+        # each stamp holds the star's whole flux: the part of the faint halo that lies beyond
+        # the stamp (up to its 2%, for faint stars) is folded back in, not lost
+        psf /= psf.sum(axis=(1, 2), keepdims=True)
         peak_fraction[members] = psf.max(axis=(1, 2))
         sum_p2[members] = np.square(psf).sum(axis=(1, 2))
         _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]),
@@ -187,6 +193,10 @@ def _stamps(x: np.ndarray, y: np.ndarray, radius: int, sigma: float) -> np.ndarr
     edges_y = (np.rint(y) - y)[:, None] + steps[None, :]
     psf = 0.0
     for weight, ratio in PSF_COMPONENTS:
+        if sigma * ratio > SKIP_WIDER_THAN * radius:
+            # a halo far wider than the stamp is nearly flat across it; render_stars scales
+            # the stamp to the star's flux anyway, so leaving it out costs nothing visible
+            continue
         along_y = pixel_fractions(edges_y, sigma * ratio)
         along_x = pixel_fractions(edges_x, sigma * ratio) * weight
         psf = psf + along_y[:, :, None] * along_x[:, None, :]
