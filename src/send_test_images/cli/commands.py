@@ -17,14 +17,13 @@ from send_test_images.cli.view import TextView
 from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
-from send_test_images.exposure.plan import new_seed
+from send_test_images.exposure.plan import PlannedBlock, new_seed
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.provenance import exposure_spec_from_header, header_from_file
 from send_test_images.sending import numbering, spool
 from send_test_images.sending import run as sending_run
 from send_test_images.sending.options import RunRequest
 from send_test_images.sending.pipeline import refuse_in_a_starting_worker
-from send_test_images.sending.planning import PlannedBlock
 
 
 def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:

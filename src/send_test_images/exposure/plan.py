@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.naming import check_inst, check_site, normalize_data_type
-from send_test_images.exposure.observation import make_observation, to_utc
+from send_test_images.exposure.observation import Observation, make_observation, to_utc
 from send_test_images.exposure.options import (
     DATES,
     FIRST_DATE,
@@ -60,42 +61,81 @@ def exposure_seed(batch_seed: int, index: int) -> int:
 def plan(
     options: BatchOptions, numbers: range, *, seed: int, now: dt.datetime | None = None
 ) -> list[ExposureSpec]:
-    """One ExposureSpec per file number, in sending order.
+    """Every spec of a block at once (`make`, tests); a run uses `PlannedBlock` and takes them lazily."""
+    return list(PlannedBlock(options, numbers, seed=seed, now=now))
 
-    Without `--time`, the run ends now (DATE-OBS in the past, like real captures, so a later
-    run sorts after this one); with it, the first exposure starts then. A smartstack's frames
-    share one pointing, exposure time and filter, and carry SMARTSTK/SSTKNUM/SSTKLEN; its id is
-    `stk` + the first frame's number, or under a preset with clock ids (`--like
-    ptr-observatory`) the first frame's DATE-OBS as `%d%m%y%H%M%S`, digits as a real site's.
+
+class PlannedBlock:
+    """One ExposureSpec per file number, in sending order, made one at a time as asked for.
+
+    A run may be 200 million exposures long; its numbers are reserved a block at once, but its
+    specs are made only as the pipeline asks for them, so memory does not grow with `-r`
+    (tests/faults/test_fault_lazy_planning.py). Building the block checks every option (through
+    `template_spec`) and the clock of the whole run (`check_run_dates`).
+
+    Without `--time`, the run ends now (DATE-OBS in the past, like real captures, so a later run
+    sorts after this one); with it, the first exposure starts then. A smartstack's frames share
+    one pointing, exposure time and filter, and carry SMARTSTK/SSTKNUM/SSTKLEN; its id is `stk` +
+    the first frame's number, or under a preset with clock ids (`--like ptr-observatory`) the
+    first frame's DATE-OBS as `%d%m%y%H%M%S`, digits as a real site's.
     """
-    if len(numbers) != options.count:
-        raise ValueError(f"plan needs {options.count} numbers, got {len(numbers)}")
-    template = template_spec(options, numbers.start if numbers else 1, seed=seed)
-    cadence = dt.timedelta(seconds=template.frame.exptime + DEFAULT_OVERHEAD)
-    if options.time is not None:
-        start = to_utc(options.time)
-    else:
-        start = to_utc(now or dt.datetime.now(dt.UTC)) - cadence * (options.count - 1)
-    check_run_dates(start, cadence, options.count)
-    specs: list[ExposureSpec] = []
-    for index, number in enumerate(numbers):
-        stack_index = index % options.smartstack
-        date_obs = start + cadence * index
-        spec = replace(template, number=number, date_obs=date_obs, seed=exposure_seed(seed, index))
-        if options.smartstack > 1:
-            if stack_index == 0:
-                stack_id = smartstack_id(template, number, date_obs)
-                stack_seed = spec.seed
-                pointing = make_observation(date_obs, spec.site_profile, stack_seed)
+
+    def __init__(
+        self, options: BatchOptions, numbers: range, *, seed: int, now: dt.datetime | None = None
+    ) -> None:
+        if len(numbers) != options.count:
+            raise ValueError(f"plan needs {options.count} numbers, got {len(numbers)}")
+        self.options = options
+        self.numbers = numbers
+        self.seed = seed
+        self.template = template_spec(options, numbers.start if numbers else 1, seed=seed)
+        self.cadence = dt.timedelta(seconds=self.template.frame.exptime + DEFAULT_OVERHEAD)
+        if options.time is not None:
+            self.start = to_utc(options.time)
+        else:
+            self.start = to_utc(now or dt.datetime.now(dt.UTC)) - self.cadence * (options.count - 1)
+        check_run_dates(self.start, self.cadence, options.count)
+        self._stack: tuple[int, Observation] | None = None
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __iter__(self) -> Iterator[ExposureSpec]:
+        for index in range(len(self.numbers)):
+            yield self.spec(index)
+
+    def spec(self, index: int) -> ExposureSpec:
+        """The spec of the exposure at `index` (0-based)."""
+        number = self.numbers[index]
+        date_obs = self.start + self.cadence * index
+        spec = replace(self.template, number=number, date_obs=date_obs, seed=exposure_seed(self.seed, index))
+        size = self.options.smartstack
+        if size > 1:
+            first = index - index % size
+            stack_seed = exposure_seed(self.seed, first)
+            began = self.start + self.cadence * first
+            if self._stack is None or self._stack[0] != first:
+                self._stack = (first, make_observation(began, spec.site_profile, stack_seed))
+            pointing = self._stack[1]
             spec = replace(
                 spec,
-                smartstack=(stack_id, stack_index, options.smartstack),
+                smartstack=(smartstack_id(self.template, self.numbers[first], began), index % size, size),
                 ra=pointing.ra,
                 dec=pointing.dec,
                 frame=replace(spec.frame, field_seed=stack_seed),
             )
-        specs.append(spec)
-    return specs
+        return spec
+
+    def check(self) -> None:
+        """Make the first and the last spec: what only a made spec can refuse is refused now."""
+        if self.numbers:
+            self.spec(0)
+            self.spec(len(self.numbers) - 1)
+
+    def for_numbers(self, wanted: Iterable[int]) -> Iterator[ExposureSpec]:
+        """The specs of the `wanted` numbers of this block (ascending), one at a time."""
+        for number in wanted:
+            yield self.spec(self.numbers.index(number))
 
 
 def smartstack_id(template: ExposureSpec, number: int, start: dt.datetime) -> str:

@@ -10,7 +10,7 @@
 
 `up` and `resume` are the two ways through it: `send_new(request)` and `resume(run_id)`, each a
 few lines, so a new run and a resumed one settle, count and report in the very same code.
-Exposures are planned one at a time (`planning.PlannedBlock`), for a new run and a resumed one:
+Exposures are planned one at a time (`exposure.plan.PlannedBlock`), for a new run and a resumed one:
 memory does not grow with `-r`.
 `connect` gives the API URL, starting the local site for `local`. Nothing here prints: each step
 is told to an observer as a typed event (sending/events.py), and the results are returned.
@@ -29,7 +29,7 @@ from send_test_images import defaults, paths
 from send_test_images.errors import JournalError, SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions, parse_time
-from send_test_images.exposure.plan import DEFAULT_OVERHEAD, new_seed, template_spec
+from send_test_images.exposure.plan import DEFAULT_OVERHEAD, PlannedBlock, new_seed, template_spec
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import journal as journal_mod
 from send_test_images.sending import numbering, spool, targets
@@ -54,7 +54,6 @@ from send_test_images.sending.events import (
 from send_test_images.sending.journal import FileEntry, Journal, RunState
 from send_test_images.sending.options import RunRequest, SendOptions
 from send_test_images.sending.pipeline import Outcome, Pipeline, SendSettings, refuse_in_a_starting_worker
-from send_test_images.sending.planning import PlannedBlock
 from send_test_images.sending.records import RunRecord
 from send_test_images.sending.summary import RunStats, summarize, write_report
 
