@@ -50,10 +50,11 @@ def pointing_of(**cards: object) -> object:
     return required_fields(parse_header_text(header_text))
 
 
-def test_pointing_from_wcs_gives_ra_in_hours() -> None:
+def test_pointing_from_wcs_gives_ra_in_degrees_as_stored() -> None:
+    """CRVAL1 unconverted: LCOGT/ptr_data `lambda_service/db.py` `update_header_data`."""
     pointing = pointing_of(DATE_OBS="2026-11-24T03:04:05.5", CRVAL1=150.0, CRVAL2=-20.5)
     assert pointing is not None
-    assert pointing.ra_hours == pytest.approx(10.0)
+    assert pointing.right_ascension == pytest.approx(150.0)
     assert pointing.dec_degrees == pytest.approx(-20.5)
     assert pointing.date_obs == dt.datetime(2026, 11, 24, 3, 4, 5, 500_000, tzinfo=dt.UTC)
 
@@ -61,7 +62,7 @@ def test_pointing_from_wcs_gives_ra_in_hours() -> None:
 def test_pointing_falls_back_to_rahrs_and_dec() -> None:
     pointing = pointing_of(DATE_OBS="2026-11-24T03:04:05", RAHRS=7.25, DEC=41.0)
     assert pointing is not None
-    assert (pointing.ra_hours, pointing.dec_degrees) == (7.25, 41.0)
+    assert (pointing.right_ascension, pointing.dec_degrees) == (7.25, 41.0)
 
 
 @pytest.mark.parametrize(

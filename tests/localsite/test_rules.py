@@ -75,7 +75,7 @@ def test_header_values_keep_strings_and_turn_numbers_into_floats() -> None:
     assert pointing is not None
     values = header_values(header, pointing, "EX")
     assert values["data_type"] == "EX"
-    assert (values["right_ascension"], values["declination"]) == (1.0, -20.5)
+    assert (values["right_ascension"], values["declination"]) == (15.0, -20.5)  # degrees, as stored
     assert (values["exposure_time"], values["filter_used"], values["airmass"]) == (30.0, "L", None)
     assert values["capture_date"] == pointing.date_obs.timestamp()
 

@@ -28,10 +28,12 @@ QUOTE = "'"
 COMMENT_SEPARATOR = "/"
 
 RA_KEYS = ("CRVAL1", "RAHRS")
-"""Where the RA comes from, in order of preference: CRVAL1 in degrees, else RAHRS in hours."""
+"""Where the RA comes from, in order of preference: CRVAL1 (degrees), else RAHRS (hours). The
+value is stored as the card gives it, unconverted, as the real ingestion does
+(`update_header_data`, LCOGT/ptr_data `lambda_service/db.py`): the API answers CRVAL1 in degrees
+and the web UI divides by 15; an old header with only RAHRS reads as hours there too."""
 
 DEC_KEYS = ("CRVAL2", "DEC")
-DEGREES_PER_HOUR = 15.0
 DATE_OBS_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -72,23 +74,22 @@ class Pointing:
 
     date_obs: dt.datetime
     """UTC, timezone-aware."""
-    ra_hours: float
+    right_ascension: float
+    """As the card gave it: CRVAL1 in degrees, or RAHRS (hours) when there is no CRVAL1."""
     dec_degrees: float
 
 
 def required_fields(header: dict[str, str]) -> Pointing | None:
     """DATE-OBS plus an RA (CRVAL1 or RAHRS) plus a Dec (CRVAL2 or DEC), else None.
 
-    The service stores RA in hours: CRVAL1 is in degrees, RAHRS already in hours.
+    The service stores the RA card's value unconverted (see `RA_KEYS`).
     """
     date_obs = parse_date_obs(header.get("DATE-OBS", ""))
     ra = _first_float(header, RA_KEYS)
     dec = _first_float(header, DEC_KEYS)
     if date_obs is None or ra is None or dec is None:
         return None
-    ra_key, ra_value = ra
-    ra_hours = ra_value / DEGREES_PER_HOUR if ra_key == "CRVAL1" else ra_value
-    return Pointing(date_obs=date_obs, ra_hours=ra_hours, dec_degrees=dec[1])
+    return Pointing(date_obs=date_obs, right_ascension=ra[1], dec_degrees=dec[1])
 
 
 def _first_float(header: dict[str, str], keys: tuple[str, ...]) -> tuple[str, float] | None:
