@@ -39,6 +39,15 @@ async def problem_response(request: Request, exc: HTTPProblem) -> Response:
     return text(exc.status, exc.message)
 
 
+GATEWAY_ERROR = {"message": "Internal server error"}
+"""API Gateway's answer when a Lambda handler raises: the real service's every unhandled failure."""
+
+
+def internal_error_response(exc: Exception | None = None) -> Response:
+    """What the real API Gateway answers when its handler fails."""
+    return JSONResponse(GATEWAY_ERROR, status_code=502)
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
     """What the real API Gateway answers when its handler fails."""
-    return JSONResponse({"message": "Internal server error"}, status_code=502)
+    return internal_error_response(exc)
