@@ -71,6 +71,10 @@ def test_header_values_keep_strings_and_turn_numbers_into_floats() -> None:
         "EXPTIME =                 30.0", "FILTER  = 'L       '", "AIRMASS = 'n/a'", "END",
     ])
     header = parse_header_text(text)
+    # AIRMASS 'n/a' cannot go into the real float column: the real update fails, so ours refuses
+    # (update_header_data, LCOGT/ptr_data lambda_service/db.py); without it the header is read
+    assert required_fields(header) is None
+    del header["AIRMASS"]
     pointing = required_fields(header)
     assert pointing is not None
     values = header_values(header, pointing, "EX")

@@ -250,8 +250,10 @@ class Ingestor:
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
     ) -> bool:
         data = self.direct.get(key, max_bytes=headertext.MAX_HEADER_BYTES)
-        text = data.decode("utf-8", errors="replace")
-        header = headertext.parse_header_text(text)
+        header = headertext.parse_header_bytes(data)
+        if header is None:
+            log.warning("header %s not ingested: a card is not UTF-8, which fails the real service too", key)
+            return False
         pointing = headertext.required_fields(header)
         if pointing is None and directory == INFO_DIRECTORY:
             # the real info-image ingestion stores any header as it is (`update_info_image_header`)
