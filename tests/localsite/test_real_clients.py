@@ -13,6 +13,7 @@ returns. The expected shapes are derived from the real code, named beside each:
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
 import io
 import json
@@ -86,8 +87,8 @@ def send_image(api: str, number: int, *, jpg: bool = True, hdr: bool = True, **c
     return image
 
 
-def listed(api: str, image: str) -> dict[str, Any] | None:
-    rows = ui_get(f"{api}/{SITE}/latest_images/100").json()
+def listed(api: str, image: str, site: str = SITE) -> dict[str, Any] | None:
+    rows = ui_get(f"{api}/{site}/latest_images/100").json()
     return next((row for row in rows if row["base_filename"] == image), None)
 
 
@@ -443,3 +444,35 @@ def test_the_datastream_is_also_at_the_real_path(local_site: LocalSite) -> None:
     """Only the scheme and host of `wss://datastream.photonranch.org/dev` need replacing."""
     socket_ = _WebSocket(local_site.api_url, f"/dev?site={SITE}")
     socket_.close()
+
+
+# --- a FITS before its .txt ----------------------------------------------------------------------
+
+
+def _fits_bz2(number: int, **cards: object) -> bytes:
+    parsed = fits.Header.fromstring(header(number, **cards).decode("ascii"))
+    out = io.BytesIO()
+    fits.PrimaryHDU(np.zeros((8, 8), dtype=np.uint16), parsed).writeto(out)
+    return bz2.compress(out.getvalue())
+
+
+def test_a_fits_before_its_txt_gives_the_header_as_the_real_fallback(local_site: LocalSite) -> None:
+    """`get_header_from_fits` (ptr_data helpers.py): the primary header, its numbers kept as numbers;
+    a .fits.fz has an empty primary HDU, so it gives none. A numeric SSTKNUM then fails the real
+    `filter_img_pkgs_final_sstack` (`.isdigit()` of an int): 502 for the site's filtered_images."""
+    site = "rcf"  # its own site: the typed header makes the site's filtered_images fail
+    api, image, packed = local_site.api_url, base(90, site), base(91, site)
+    assert upload(api, image + "-EX10.jpg", make_jpg()).status_code == 204
+    assert upload(api, image + "-EX10.fits.bz2", _fits_bz2(90)).status_code == 204
+    row = wait_for(lambda: (r := listed(api, image, site)) and r["exposure_time"] and r, "the header from the FITS")
+    assert row["right_ascension"] == pytest.approx(CRVAL1_DEG)
+    assert row["SSTKNUM"] == 0
+    stored = ui_get(f"{api}/fitsheader/{image}/").json()
+    assert stored["EXPTIME"] == 30.0 and stored["FILTER"] == "R"  # typed, as astropy read them
+    failed = ui_get(f"{api}/filtered_images", params={"site": site})
+    assert (failed.status_code, failed.json()) == (502, {"message": "Internal server error"})
+    assert upload(api, packed + "-EX10.jpg", make_jpg()).status_code == 204
+    assert upload(api, packed + "-EX10.fits.fz", _fits_fz()).status_code == 204
+    wait_for(lambda: (r := listed(api, packed, site)) and r["fits_10_exists"], "the .fits.fz flag")
+    local_site.wait_idle(10)
+    assert ui_get(f"{api}/fitsheader/{packed}/").json() == {}

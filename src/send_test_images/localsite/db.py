@@ -376,6 +376,13 @@ class SiteDB:
         )
         return [row["site"] for row in rows]
 
+    def has_header(self, base: str, directory: str) -> bool:
+        rows = self._query(
+            "SELECT header IS NOT NULL AS has FROM images WHERE base_filename = ? AND s3_directory = ?",
+            (base, directory),
+        )
+        return bool(rows and rows[0]["has"])
+
     def delete_image(self, base: str, directory: str) -> None:
         with self._tx() as conn:
             conn.execute(

@@ -24,7 +24,7 @@ from PIL import Image
 
 from send_test_images.errors import InvalidName, LocalSiteError
 from send_test_images.exposure import naming
-from send_test_images.localsite import headertext
+from send_test_images.localsite import fitsheader, headertext
 from send_test_images.localsite.db import ObjectRecord, SiteDB
 from send_test_images.localsite.rules import (
     DEFAULT_S3_DIRECTORY as DATA_DIRECTORY,
@@ -244,7 +244,24 @@ class Ingestor:
             return False
         jpg_key = key if name.kind == "jpg" else None
         self.db.set_flag(base, directory, site, flag, jpg_key, record=record, data_type=name.data_type)
+        if name.kind == "fits" and directory == DATA_DIRECTORY and not self.db.has_header(base, directory):
+            self._header_from_fits(name, key)
         return True
+
+    def _header_from_fits(self, name: naming.FileName, key: str) -> None:
+        """A FITS before its `.txt`: the real fallback reads the FITS's primary header
+        (`fitsheader.py` says what comes of it)."""
+        data = self.direct.get(key, max_bytes=fitsheader.MAX_READ_BYTES)
+        header = fitsheader.primary_header(data, bz2_compressed=key.endswith(".bz2"))
+        if header is None:
+            return
+        pointing = headertext.required_fields(fitsheader.as_text(header))
+        if pointing is None:
+            log.info("no header from %s: its primary header lacks DATE-OBS/CRVAL1/CRVAL2, as on the real service",
+                     key)
+            return
+        values = header_values(fitsheader.as_text(header), pointing, name.data_type)
+        self.db.set_header(name.base, DATA_DIRECTORY, name.site, values, header)
 
     def _apply_header(
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord

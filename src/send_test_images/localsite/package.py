@@ -104,6 +104,8 @@ def fold_final_smartstacks(packages: list[dict[str, Any]]) -> list[dict[str, Any
     highest: dict[str, int] = {}
     for package in packages:
         number, stack = package.get("SSTKNUM", ""), package.get("SMARTSTK")
+        if not isinstance(number, str):  # a header read from a FITS keeps numbers: `.isdigit()` fails
+            raise ValueError(f"SSTKNUM {number!r} is not text")
         if not _digits(number) or stack is None or stack == "no":
             continue
         highest[stack] = max(highest.get(stack, int(number)), int(number))
