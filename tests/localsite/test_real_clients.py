@@ -17,6 +17,7 @@ import bz2
 import datetime as dt
 import io
 import json
+import logging
 import socket
 import time
 import zipfile
@@ -258,11 +259,12 @@ def test_filtered_images_without_a_query_fails_as_the_real_handler(local_site: L
 # --- info images ------------------------------------------------------------------------------
 
 
-def test_infoimage_is_the_real_info_image_package(local_site: LocalSite) -> None:
+def test_infoimage_is_the_real_info_image_package(local_site: LocalSite, caplog: pytest.LogCaptureFixture) -> None:
     """`get_info_image_package` (api/info_images.py) over `handle_info_image_created` (ptr_data)."""
     api, image = local_site.api_url, base(40)
     empty = ui_get(f"{api}/infoimage/{SITE}/3")
     assert (empty.status_code, empty.text) == (204, "")  # HTTP drops the body of a 204
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # the answer was not cut off
     assert ui_get(f"{api}/infoimage/{SITE}/7").status_code == 204  # any channel text: just no item
     body = {"s3_directory": "info-images", "info_channel": 2}
     assert upload(api, image + "-EX10.jpg", make_jpg(), **body).status_code == 204

@@ -225,7 +225,8 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             }},
             "/nightlog/{site}": {"get": {
                 "parameters": [SITE],
-                "responses": {"204": _plain("No note exists for site {site}"), "400": BAD_INPUT},
+                "responses": {"204": {"description": "no note (the real text is dropped on the wire)"},
+                              "400": BAD_INPUT},
             }},
             "/allopenstatus": {"get": {"responses": {"200": _json("no site reports status", ANY_JSON_OBJECT)}}},
             "/{site}/complete_status": {"get": {"parameters": [SITE], "responses": {
@@ -264,7 +265,8 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/infoimage/{site}/{channel}": {"get": {
                 "parameters": [SITE, _path("channel", "1, 2 or 3; any other text answers 204")],
                 "responses": {"200": _json("the info image on that channel", INFO_RECORD),
-                              "204": _plain("No info image for site {site}."),
+                              "204": {"description": "nothing on that channel (the real text, "
+                                                     "No info image for site {site}., is dropped on the wire)"},
                               "400": BAD_INPUT},
             }},
             "/recentuploads": {"get": {
