@@ -148,6 +148,8 @@ def test_all_config_lets_the_ui_mount_and_pick_devices(local_site: LocalSite) ->
         assert float(config["longitude"]) == float(config["longitude"])
         assert config["TZ_database_name"] and config["name"], site
     mine = configs[SITE]
+    for device in ("mount", "telescope", "camera", "filter_wheel", "focuser", "rotator", "sequencer"):
+        assert mine[device], device  # Settings.vue: Object.keys of each; undefined breaks the render
     camera = mine["camera"][mine["defaults"]["camera"]]
     assert camera["settings"]["onebyone_pix_scale"] == 2.0  # the sq768 profile
     assert (camera["camera_size_x"], camera["camera_size_y"]) == (768, 768)
