@@ -29,6 +29,7 @@ import pytest
 import wsproto
 import wsproto.events
 from astropy.io import fits
+from PIL import Image as PILImage
 
 from send_test_images.localsite import LocalSite
 
@@ -330,6 +331,20 @@ def test_download_unpacks_the_fits_fz_as_the_real_service(local_site: LocalSite)
         assert hdus[0].data.shape == (64, 64)
     missing = httpx.post(f"{api}/download", json={"object_name": f"{base(61)}-EX10.fits.fz"})
     assert (missing.status_code, missing.json()) == (502, {"message": "Internal server error"})
+
+
+def test_download_as_tif_is_the_real_bz2_tiff(local_site: LocalSite) -> None:
+    """`download_tif` (ButtonRowBelowImage.vue) posts image_type tif and a stretch;
+    `save_tiff_to_s3`/`create_tiff` (s3_helpers.py): `downloads/tif/{FILTER}-{stretch}-{name}.tif.bz2`."""
+    api, image = local_site.api_url, base(63)
+    assert upload(api, image + "-EX10.fits.fz", _fits_fz()).status_code == 204
+    answer = httpx.post(f"{api}/download", json={"object_name": f"{image}-EX10.fits.fz", "s3_directory": "data",
+                                                 "image_type": "tif", "stretch": "arcsinh"})
+    assert answer.status_code == 200
+    assert f"/downloads/tif/R-arcsinh-{image}-EX10.tif.bz2?" in answer.text
+    with PILImage.open(io.BytesIO(bz2.decompress(httpx.get(answer.text).content))) as tiff:
+        assert tiff.size == (64, 64) and tiff.mode == "I;16"
+        assert json.loads(tiff.tag_v2[270])["FILTER"] == "R"
 
 
 def test_downloadzip_zips_the_fits_of_a_time_range(local_site: LocalSite) -> None:

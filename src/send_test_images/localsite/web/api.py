@@ -16,18 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import tempfile
 import zipfile
 from typing import Any
 
-import numpy as np
-from astropy.io import fits
-from botocore.exceptions import ClientError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from send_test_images.localsite import package, rules, validate
+from send_test_images.errors import LocalSiteError
+from send_test_images.localsite import conversions, package, rules, validate
 from send_test_images.localsite.headertext import to_float
 from send_test_images.localsite.web import openapi
 from send_test_images.localsite.web.context import ApiContext, context_of
@@ -50,9 +47,13 @@ FITS_TYPES = ("fits", "fits.fz", "fz")
 TIFF_TYPES = ("tif", "tiff")
 FITS_SIZES = ("small", "large", "best")
 DOWNLOADS_FITS = "downloads/fits"
+DOWNLOADS_TIF = "downloads/tif"
+FITS_CONTENT_TYPE = "application/fits"
+BZ2_CONTENT_TYPE = "application/x-bzip2"
 DOWNLOADS_ZIP = "downloads/zip"
-UNPACK_ERRORS = (ClientError, OSError, IndexError, TypeError, ValueError)
-"""What unpacking a missing or non-FITS object raises (botocore's 404, astropy's read errors)."""
+UNPACK_ERRORS = (LocalSiteError, OSError, IndexError, KeyError, TypeError, ValueError)
+"""What converting a missing or non-FITS object raises (S3's 404, astropy's read errors, a header
+without FILTER for a TIFF)."""
 NO_SITE = "Please be sure to include the sitecode query parameter."
 """`get_recent_uploads`'s 404 text (LCOGT/photonranch-api `api/handler.py`)."""
 ALL_SITES = "all"
@@ -102,40 +103,47 @@ async def download(request: Request) -> Response:
     """A presigned GET URL as the plain-text body, made as the real `download` makes it.
 
     `image_type` `fits` (the default), `fits.fz` or `fz`: the object is unpacked into a plain
-    FITS stored at `downloads/fits/{name without .fz}` and that is what the URL fetches
-    (`save_fz_to_fits`, LCOGT/photonranch-api `api/s3_helpers.py`); a missing object or one that
-    is not a compressed FITS fails there, which API Gateway answers 502, and so do we. Any other
-    `image_type` but `tif`/`tiff`: a URL to the object as stored, unchecked.
+    FITS stored at `downloads/fits/{name without .fz}` (`save_fz_to_fits`); `tif`/`tiff`: the
+    `.fits.fz` (a `.bz2` in the name is read as `.fz`) becomes a bz2-compressed TIFF at
+    `downloads/tif/{FILTER}-{stretch}-{name before the first dot}.tif.bz2` (`save_tiff_to_s3`,
+    `stretch` default `arcsinh`); both in LCOGT/photonranch-api `api/s3_helpers.py`. A missing
+    object, or one these cannot read, fails there, which API Gateway answers 502, and so do we.
+    Any other `image_type`: a URL to the object as stored, unchecked.
     """
     body, name, directory = await name_and_directory(request)
     image_type = body.get("image_type", "fits")
     ctx = context_of(request)
     key = f"{directory}/{name}"
-    if image_type in TIFF_TYPES:
-        raise HTTPProblem(400, "image_type tif is not made by the local site: ask for fits or the file as stored")
-    if image_type in FITS_TYPES:
-        try:
+    try:
+        if image_type in TIFF_TYPES:
+            key = await run_in_threadpool(_tiff, ctx, key, body.get("stretch", conversions.ARCSINH))
+        elif image_type in FITS_TYPES:
             key = await run_in_threadpool(_unpacked_fits, ctx, key)
-        except UNPACK_ERRORS as exc:
-            log.warning("download of %s failed as it does on the real service: %s", key, exc)
-            return await internal_error(request, exc)
+    except UNPACK_ERRORS as exc:
+        log.warning("download of %s failed as it does on the real service: %r", key, exc)
+        return await internal_error(request, exc)
     return text(200, await run_in_threadpool(ctx.presign_get, key))
 
 
 def _unpacked_fits(ctx: ApiContext, key: str) -> str:
-    """`save_fz_to_fits`: the first extension's data and header as a primary HDU."""
-    name = key.split("/")[-1].replace(".fits.fz", ".fits")
-    target = f"{DOWNLOADS_FITS}/{name}"
-    with tempfile.TemporaryDirectory(prefix="localsite-download-") as tmp:
-        source = f"{tmp}/source"
-        ctx.s3.download_file(ctx.bucket, key, source)
-        with fits.open(source) as hdus:
-            hdus.verify("fix")
-            clean = fits.PrimaryHDU(data=np.asarray(hdus[1].data), header=hdus[1].header)
-            out = io.BytesIO()
-            clean.writeto(out)
-        ctx.s3.put_object(Bucket=ctx.bucket, Key=target, Body=out.getvalue())
+    target = f"{DOWNLOADS_FITS}/{key.split('/')[-1].replace('.fits.fz', '.fits')}"
+    ctx.direct.put(target, conversions.fits_from_fz(_read(ctx, key)), FITS_CONTENT_TYPE)
     return target
+
+
+def _tiff(ctx: ApiContext, key: str, stretch: Any) -> str:
+    stretch_text = str(stretch)
+    refuse(validate.path_param_problem("stretch", stretch_text))
+    filter_name, data = conversions.tiff_from_fz(_read(ctx, key.replace(".bz2", ".fz")), stretch_text)
+    refuse(validate.path_param_problem("FILTER", filter_name))  # it becomes part of a key
+    target = f"{DOWNLOADS_TIF}/{filter_name}-{stretch_text}-{key.split('/')[-1].split('.')[0]}.tif.bz2"
+    ctx.direct.put(target, data, BZ2_CONTENT_TYPE)
+    return target
+
+
+def _read(ctx: ApiContext, key: str) -> bytes:
+    """The whole object (the real Lambda downloads it whole too); a missing one raises."""
+    return ctx.direct.get(key)
 
 
 async def downloadzip(request: Request) -> Response:

@@ -133,6 +133,9 @@ def _name_body(ctx: ApiContext) -> dict[str, Any]:
                 "description": "1, 2 or 3; checked only with s3_directory info-images (403 otherwise)"
             },
             "metadata": {"description": "ignored, as on the real service"},
+            "image_type": {"description": "/download only: fits (default), fits.fz, fz: an unpacked FITS; "
+                                          "tif, tiff: a bz2-compressed TIFF; anything else: the file as stored"},
+            "stretch": {"description": "/download with image_type tif: arcsinh (default) or linear"},
         },
     }
     return {
