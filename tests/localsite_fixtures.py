@@ -94,7 +94,8 @@ def make_jpg(size: tuple[int, int] = JPG_SIZE) -> bytes:
 
 
 def recent_keys(api_url: str, site: str | None = None) -> set[str]:
-    params = {"site": site} if site else {}
+    """The upload log's keys (only `data/`, as the real log); `site` None asks for `site=all`."""
+    params = {"site": site or "all"}
     return {row["filename"] for row in httpx.get(api_url + "/recentuploads", params=params).json()}
 
 

@@ -30,13 +30,20 @@ async def _get(app: Any, path: str) -> httpx.Response:
         return await client.get(path)
 
 
+class _Presigner:
+    """Stands in for boto3: the image package asks for a JPG URL; no S3 is needed for the point."""
+
+    def generate_presigned_url(self, method: str, Params: dict[str, str], ExpiresIn: int) -> str:
+        return f"http://127.0.0.1:9/b/{Params['Key']}"
+
+
 def test_a_stored_infinity_is_answered_as_null(tmp_path: Path) -> None:
     db = SiteDB(tmp_path / "site.sqlite3")
     values = {"capture_date": 1.0e9, "exposure_time": math.inf, "right_ascension": -math.inf,
               "declination": 1.0, "airmass": math.nan}
     db.set_header(BASE, "data", "old", values, {"EXPTIME": "inf"})
-    db.set_flag(BASE, "data", "old", "jpg_medium_exists")
-    ctx = ApiContext(db=db, s3=None, direct=None, bucket="b", s3_url="http://127.0.0.1:9")  # type: ignore[arg-type]
+    db.set_flag(BASE, "data", "old", "jpg_medium_exists", data_type="EX")
+    ctx = ApiContext(db=db, s3=_Presigner(), direct=None, bucket="b", s3_url="http://127.0.0.1:9")  # type: ignore[arg-type]
     for path in ("/old/latest_images/5", f"/image/{BASE}", "/site/old/observe.json"):
         answer = asyncio.run(_get(make_app(ctx), path))
         assert answer.status_code == 200, path
@@ -60,4 +67,4 @@ def test_non_finite_header_numbers_read_as_missing() -> None:
     cards = {"DATE-OBS": "2026-11-30T00:00:00", "CRVAL1": "inf", "RAHRS": "10.0", "CRVAL2": "nan"}
     assert headertext.required_fields(cards) is None  # a Dec of NaN is no Dec
     pointing = headertext.required_fields({**cards, "DEC": "-5"})
-    assert pointing is not None and pointing.ra_hours == 10.0  # CRVAL1 inf: RAHRS is used
+    assert pointing is not None and pointing.right_ascension == 10.0  # CRVAL1 inf: RAHRS is used

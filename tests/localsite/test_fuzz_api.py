@@ -33,8 +33,37 @@ OPERATIONS = [
     ("GET", "/health"),
     ("POST", "/numbers/reserve"),
     ("GET", "/site/{site}/observe.json"),
+    ("POST", "/downloadzip"),
+    ("GET", "/all/config"),
+    ("GET", "/{site}/config"),
+    ("GET", "/latest_image_all_sites"),
+    ("GET", "/filtered_images"),
+    ("GET", "/nightlog/{site}"),
+    ("GET", "/allopenstatus"),
+    ("GET", "/{site}/complete_status"),
+    ("GET", "/{site}/obs_settings"),
+    ("GET", "/{site}/wema_settings"),
+    ("GET", "/{site}/forecast"),
+    ("GET", "/{site}/owm_report"),
+    ("GET", "/phase_status/{site}"),
+    ("GET", "/recent-logs"),
+    ("POST", "/get-event-at-time"),
 ]
 """The pages (`/`, `/site/{site}/observe`) answer HTML and redirects; the browser tests cover them."""
+
+GATEWAY_FAILURE = {"message": "Internal server error"}
+REAL_FAILURES = {("POST", "/download"), ("GET", "/{site}/config"), ("GET", "/filtered_images")}
+"""Where the real service itself fails on a request (a missing object to unpack, a site without a
+config: LCOGT/photonranch-api `handler.download`, `site_configs.get_config`; a digit smartstack id
+without SSTKNUM: `db.filter_img_pkgs_final_sstack`), and API Gateway answers 502 with its JSON.
+There, and only there, a 502 with exactly that body and documented in the description is the
+right answer; any other 5xx still fails the test."""
+
+
+def _only_the_real_failure(ctx: Any, response: Any, case: Any) -> bool:
+    if response.status_code >= 500:
+        assert response.status_code == 502 and response.json() == GATEWAY_FAILURE, response.text
+    return True
 
 pytestmark = pytest.mark.s3
 
@@ -67,6 +96,11 @@ def test_no_request_gets_a_server_error(local_site: LocalSite, api_schema: Any, 
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def fuzz(case: Any) -> None:
-        case.call_and_validate(base_url=local_site.api_url)
+        if (method, path) in REAL_FAILURES:
+            checks = schemathesis.checks
+            case.call_and_validate(base_url=local_site.api_url, excluded_checks=[checks.not_a_server_error],
+                                   additional_checks=[schemathesis.check(_only_the_real_failure)])
+        else:
+            case.call_and_validate(base_url=local_site.api_url)
 
     fuzz()

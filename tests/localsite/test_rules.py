@@ -71,11 +71,15 @@ def test_header_values_keep_strings_and_turn_numbers_into_floats() -> None:
         "EXPTIME =                 30.0", "FILTER  = 'L       '", "AIRMASS = 'n/a'", "END",
     ])
     header = parse_header_text(text)
+    # AIRMASS 'n/a' cannot go into the real float column: the real update fails, so ours refuses
+    # (update_header_data, LCOGT/ptr_data lambda_service/db.py); without it the header is read
+    assert required_fields(header) is None
+    del header["AIRMASS"]
     pointing = required_fields(header)
     assert pointing is not None
     values = header_values(header, pointing, "EX")
     assert values["data_type"] == "EX"
-    assert (values["right_ascension"], values["declination"]) == (1.0, -20.5)
+    assert (values["right_ascension"], values["declination"]) == (15.0, -20.5)  # degrees, as stored
     assert (values["exposure_time"], values["filter_used"], values["airmass"]) == (30.0, "L", None)
     assert values["capture_date"] == pointing.date_obs.timestamp()
 

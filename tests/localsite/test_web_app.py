@@ -10,8 +10,8 @@ from send_test_images.localsite.web.app import _routes
 from send_test_images.localsite.web.context import ApiContext
 from send_test_images.localsite.web.openapi import describe
 
-ALIASES = {("POST", "/upload/"), ("POST", "//upload/"), ("POST", "/download/")}
-"""Answered like /upload and /download (the description says so in its text), not listed twice."""
+SLASHLESS = {("POST", "//upload/"): ("POST", "/upload")}
+"""A real site's `//upload/` is the twin of /upload (the description says so in its text)."""
 SELF = {("GET", "/openapi.json")}
 
 
@@ -39,5 +39,22 @@ def test_every_described_route_is_in_the_table() -> None:
     assert _described() <= _table()
 
 
+def _twin(route: tuple[str, str]) -> tuple[str, str] | None:
+    """The described route a trailing-slash alias answers like (API Gateway takes both)."""
+    method, path = route
+    if route in SLASHLESS:
+        return SLASHLESS[route]
+    return (method, path[:-1]) if path.endswith("/") and len(path) > 1 else None
+
+
 def test_every_route_in_the_table_is_described_or_an_alias() -> None:
-    assert _table() - _described() == ALIASES | SELF
+    described = _described()
+    undescribed = _table() - described - SELF
+    assert {route for route in undescribed if _twin(route) not in described} == set()
+
+
+def test_every_described_real_route_has_its_trailing_slash_twin() -> None:
+    own = {("GET", "/health"), ("GET", "/"), ("GET", "/site/{}/observe"), ("GET", "/site/{}/observe.json"),
+           ("GET", "/download/{}/{}")}
+    table = _table()
+    assert {(m, p) for m, p in _described() - own if (m, p + "/") not in table} == set()

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from send_test_images.localsite import rules
+from send_test_images.localsite import headertext, rules
 
 DEFAULT_DB_NAME = "site.sqlite3"
+SCHEMA_VERSION = 1
+"""`PRAGMA user_version` of a data dir this code wrote; `SiteDB._migrate` upgrades older ones."""
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 DEFAULT_SYNCHRONOUS = "NORMAL"
 """With WAL, NORMAL syncs at checkpoints instead of on every commit: a crash of the site loses
@@ -106,7 +109,7 @@ class ObjectRecord:
 
 
 class SiteDB:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -116,6 +119,32 @@ class SiteDB:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute(f"PRAGMA synchronous = {DEFAULT_SYNCHRONOUS}")
         self._conn.executescript(SCHEMA)
+        self.clock = clock
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a data dir written by an older version to `SCHEMA_VERSION`; nothing is lost.
+
+        Version 1 stores RA as the header gave it (CRVAL1 in degrees, as the real service), where
+        version 0 stored CRVAL1 / 15, and gives every row a capture date (the real row's creation
+        time default), where version 0 left it NULL until a header landed.
+        """
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        with self._tx() as conn:
+            for row in conn.execute("SELECT image_id, header FROM images WHERE header IS NOT NULL").fetchall():
+                pointing = headertext.required_fields(json.loads(row["header"]))
+                if pointing is not None:
+                    conn.execute("UPDATE images SET right_ascension = ? WHERE image_id = ?",
+                                 (pointing.right_ascension, row["image_id"]))
+            conn.execute(
+                "UPDATE images SET capture_date = coalesce((SELECT min(o.upload_timestamp_s) FROM objects o "
+                "WHERE substr(o.key, 1, length(images.s3_directory || '/' || images.base_filename || '-')) "
+                "= images.s3_directory || '/' || images.base_filename || '-'), 0) WHERE capture_date IS NULL"
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -186,21 +215,45 @@ class SiteDB:
         with self._tx() as conn:
             conn.execute("DELETE FROM objects WHERE key = ?", (key,))
 
-    def recent_uploads(self, site: str | None, limit: int) -> list[ObjectRecord]:
-        where, params = ("WHERE site = ?", (site,)) if site else ("", ())
+    def recent_uploads(self, site: str | None, limit: int, since_s: float | None = None) -> list[ObjectRecord]:
+        """Objects under `data/` with a valid name (those the real upload log records), newest
+        first; `site` None means every site; `since_s` drops older ones (the log's expiry)."""
+        where = ["substr(key, 1, 5) = 'data/'", "site IS NOT NULL"]
+        params: list[Any] = []
+        if site is not None:
+            where.append("site = ?")
+            params.append(site)
+        if since_s is not None:
+            where.append("upload_timestamp_s >= ?")
+            params.append(since_s)
         rows = self._query(
-            f"SELECT * FROM objects {where} ORDER BY upload_timestamp_s DESC LIMIT ?",
+            f"SELECT * FROM objects WHERE {' AND '.join(where)} ORDER BY upload_timestamp_s DESC LIMIT ?",
             (*params, limit),
         )
         return [ObjectRecord(**dict(row)) for row in rows]
 
+    def stored_files(self, prefix: str) -> list[tuple[str, float]]:
+        """(key, upload time) of every stored object whose key starts with `prefix`."""
+        rows = self._query(
+            "SELECT key, upload_timestamp_s FROM objects WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return [(row["key"], row["upload_timestamp_s"]) for row in rows]
+
     # --- images (the merged row per exposure) ------------------------------------------------
 
-    def _ensure_image(self, conn: sqlite3.Connection, base: str, directory: str, site: str) -> None:
+    def _ensure_image(self, conn: sqlite3.Connection, base: str, directory: str, site: str,
+                      created_s: float | None = None) -> None:
+        """The row of an exposure, created on its first file, dated by that file's arrival.
+
+        The real row's `capture_date` and `sort_date` default to its creation time (LCOGT/ptr_data
+        `lambda_service/db.py`, `Image.capture_date = Column(DateTime, default=datetime.utcnow)`),
+        so a JPG whose header has not landed yet sorts by when it arrived, not last.
+        """
         conn.execute(
-            "INSERT INTO images (base_filename, s3_directory, site) VALUES (?, ?, ?) "
+            "INSERT INTO images (base_filename, s3_directory, site, capture_date) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (base_filename, s3_directory) DO NOTHING",
-            (base, directory, site),
+            (base, directory, site, self.clock() if created_s is None else created_s),
         )
 
     def set_header(
@@ -221,7 +274,7 @@ class SiteDB:
             raise ValueError(f"not header columns: {sorted(unknown)}")
         assignments = ", ".join(f"{column} = ?" for column in values)
         with self._tx() as conn:
-            self._ensure_image(conn, base, directory, site)
+            self._ensure_image(conn, base, directory, site, record.upload_timestamp_s if record else None)
             conn.execute(
                 f"UPDATE images SET {assignments}, header = ? "
                 "WHERE base_filename = ? AND s3_directory = ?",
@@ -237,8 +290,12 @@ class SiteDB:
         flag: str,
         key: str | None = None,
         record: ObjectRecord | None = None,
+        data_type: str | None = None,
     ) -> None:
         """Mark one file of the exposure as present; a JPG also remembers its key for URLs.
+
+        `data_type` is the file name's, which the real ingestion writes with every flag
+        (`update_new_image`), so a row has one before its header lands.
 
         `record`, when given, is written in the same transaction (one commit per ingested file).
         """
@@ -251,21 +308,69 @@ class SiteDB:
         elif flag == "jpg_small_exists":
             extra, params = ", jpg_small_key = ?", (key,)
         with self._tx() as conn:
-            self._ensure_image(conn, base, directory, site)
+            self._ensure_image(conn, base, directory, site, record.upload_timestamp_s if record else None)
             conn.execute(
-                f"UPDATE images SET {flag} = 1{extra} WHERE base_filename = ? AND s3_directory = ?",
-                (*params, base, directory),
+                f"UPDATE images SET {flag} = 1{extra}, data_type = coalesce(?, data_type) "
+                "WHERE base_filename = ? AND s3_directory = ?",
+                (*params, data_type, base, directory),
             )
             self._upsert_object(conn, record)
 
     def latest_images(self, site: str, limit: int, directory: str = "data") -> list[dict[str, Any]]:
-        """Newest DATE-OBS first; a JPG whose header has not landed yet comes last."""
+        """Newest `sort_date` first (DATE-OBS, or arrival until the header lands), as the real
+        `get_latest_site_images`; ties go to the newer row."""
         rows = self._query(
             "SELECT * FROM images WHERE site = ? AND s3_directory = ? AND jpg_medium_exists = 1 "
-            "ORDER BY capture_date IS NULL, capture_date DESC, image_id DESC LIMIT ?",
+            "ORDER BY capture_date DESC, image_id DESC LIMIT ?",
             (site, directory, limit),
         )
         return [dict(row) for row in rows]
+
+    def filtered_images(self, where: list[tuple[str, Any]], limit: int) -> list[dict[str, Any]]:
+        """Rows under `data/` with a medium JPG, newest `sort_date` first, matching every
+        `(condition, value)` in `where` (conditions are written by the caller from a fixed list,
+        never from request text; values are bound)."""
+        conditions = ["s3_directory = 'data'", "jpg_medium_exists = 1", *(c for c, _ in where)]
+        rows = self._query(
+            f"SELECT * FROM images WHERE {' AND '.join(conditions)} ORDER BY capture_date DESC, image_id DESC LIMIT ?",
+            (*(v for _, v in where), limit),
+        )
+        return [dict(row) for row in rows]
+
+    def fits_names_between(self, site: str, start_s: float, end_s: float, fits_size: str) -> list[str]:
+        """`get_files_within_date_range`: file names of a site's images captured in the range.
+
+        `small`/`large` name the 10/01 `.fits.fz` of rows that have one; `best` names the 01, else
+        the 10, else `''` (the real function's answer for a row without FITS), dropped here.
+        """
+        flag = {"small": "fits_10_exists = 1 AND ", "large": "fits_01_exists = 1 AND "}.get(fits_size, "")
+        rows = self._query(
+            f"SELECT base_filename, data_type, fits_01_exists, fits_10_exists FROM images WHERE {flag}"
+            "site = ? AND s3_directory = 'data' AND capture_date >= ? AND capture_date <= ? ORDER BY capture_date",
+            (site, start_s, end_s),
+        )
+        names = []
+        for row in rows:
+            level = {"small": "10", "large": "01"}.get(fits_size) or (
+                "01" if row["fits_01_exists"] else "10" if row["fits_10_exists"] else None)
+            if level:
+                names.append(f"{row['base_filename']}-{row['data_type']}{level}.fits.fz")
+        return names
+
+    def instruments_by_site(self, directory: str = "data") -> dict[str, list[str]]:
+        """Every site with an image row, and the instruments its file names use, most used first."""
+        rows = self._query(
+            "SELECT site, substr(base_filename, length(site) + 2, "
+            "instr(substr(base_filename, length(site) + 2), '-') - 1) AS inst, count(*) AS n "
+            "FROM images WHERE s3_directory = ? GROUP BY site, inst ORDER BY site, n DESC, inst",
+            (directory,),
+        )
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["site"], [])
+            if row["inst"]:
+                found[row["site"]].append(row["inst"])
+        return found
 
     def sites_with_data(self, directory: str = "data") -> list[str]:
         """Sites with at least one listed image, the one with the newest capture first."""
@@ -276,6 +381,13 @@ class SiteDB:
             (directory,),
         )
         return [row["site"] for row in rows]
+
+    def has_header(self, base: str, directory: str) -> bool:
+        rows = self._query(
+            "SELECT header IS NOT NULL AS has FROM images WHERE base_filename = ? AND s3_directory = ?",
+            (base, directory),
+        )
+        return bool(rows and rows[0]["has"])
 
     def delete_image(self, base: str, directory: str) -> None:
         with self._tx() as conn:
@@ -308,6 +420,14 @@ class SiteDB:
                 "base_filename = excluded.base_filename, updated_s = excluded.updated_s",
                 (site, channel, base, now_s),
             )
+
+    def channel_of(self, site: str, base: str) -> int | None:
+        """The channel `base` was presigned for at `site`, if it is still on one."""
+        rows = self._query(
+            "SELECT channel FROM info_channels WHERE site = ? AND base_filename = ? ORDER BY channel LIMIT 1",
+            (site, base),
+        )
+        return rows[0]["channel"] if rows else None
 
     def info_channel(self, site: str, channel: int) -> str | None:
         rows = self._query(

@@ -24,9 +24,13 @@ from PIL import Image
 
 from send_test_images.errors import InvalidName, LocalSiteError
 from send_test_images.exposure import naming
-from send_test_images.localsite import headertext
+from send_test_images.localsite import fitsheader, headertext
 from send_test_images.localsite.db import ObjectRecord, SiteDB
 from send_test_images.localsite.rules import (
+    DEFAULT_S3_DIRECTORY as DATA_DIRECTORY,
+)
+from send_test_images.localsite.rules import (
+    INFO_DIRECTORY,
     INGESTED_DIRECTORIES,
     S3_DIRECTORIES,
     THUMBNAIL_HEIGHT,
@@ -39,6 +43,7 @@ from send_test_images.localsite.rules import (
 )
 from send_test_images.localsite.s3direct import DirectS3
 from send_test_images.localsite.s3server import is_missing
+from send_test_images.localsite.stream import DataStream
 from send_test_images.localsite.watch import ObjectEvent
 
 log = logging.getLogger(__name__)
@@ -104,8 +109,10 @@ class Ingestor:
         direct: DirectS3,
         *,
         clock: Callable[[], float] = time.time,
+        stream: DataStream | None = None,
     ) -> None:
         self.db = db
+        self.stream = stream
         self.s3 = s3
         self.direct = direct
         self.bucket = direct.bucket
@@ -197,6 +204,21 @@ class Ingestor:
             recorded = self._apply(directory, name, event.key, record)
         if not recorded:
             self.db.record_object(record)
+        if name is not None and directory in INGESTED_DIRECTORIES:
+            self._announce(directory, name)
+
+    def _announce(self, directory: str, name: naming.FileName) -> None:
+        """Tell the datastream, as the real ingestion does after every file it handled
+        (`handle_s3_object_created` and `handle_info_image_created`, LCOGT/ptr_data)."""
+        if self.stream is None:
+            return
+        data: dict[str, Any] = {"s3_directory": directory, "base_filename": name.base, "site": name.site}
+        if directory == INFO_DIRECTORY:
+            channel = self.db.channel_of(name.site, name.base)
+            if channel is None:
+                return
+            data["channel"] = channel
+        self.stream.publish(name.site, data)
 
     def _parse(self, directory: str, bare: str) -> naming.FileName | None:
         try:
@@ -214,23 +236,47 @@ class Ingestor:
         base, site = name.base, name.site
         if name.kind == "txt":
             return self._apply_header(directory, name, key, record)
-        if makes_thumbnail(name):
-            self.db.set_flag(base, directory, site, "jpg_medium_exists", key)
+        if makes_thumbnail(name) and directory == DATA_DIRECTORY:
+            self.db.set_flag(base, directory, site, "jpg_medium_exists", key, data_type=name.data_type)
             return self._make_thumbnail(directory, name, key, record)
         flag = file_flag(name)
         if flag is None:
             return False
         jpg_key = key if name.kind == "jpg" else None
-        self.db.set_flag(base, directory, site, flag, jpg_key, record=record)
+        self.db.set_flag(base, directory, site, flag, jpg_key, record=record, data_type=name.data_type)
+        if name.kind == "fits" and directory == DATA_DIRECTORY and not self.db.has_header(base, directory):
+            self._header_from_fits(name, key)
         return True
+
+    def _header_from_fits(self, name: naming.FileName, key: str) -> None:
+        """A FITS before its `.txt`: the real fallback reads the FITS's primary header
+        (`fitsheader.py` says what comes of it)."""
+        data = self.direct.get(key, max_bytes=fitsheader.MAX_READ_BYTES)
+        header = fitsheader.primary_header(data, bz2_compressed=key.endswith(".bz2"))
+        if header is None:
+            return
+        pointing = headertext.required_fields(fitsheader.as_text(header))
+        if pointing is None:
+            log.info("no header from %s: its primary header lacks DATE-OBS/CRVAL1/CRVAL2, as on the real service",
+                     key)
+            return
+        values = header_values(fitsheader.as_text(header), pointing, name.data_type)
+        self.db.set_header(name.base, DATA_DIRECTORY, name.site, values, header)
 
     def _apply_header(
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
     ) -> bool:
         data = self.direct.get(key, max_bytes=headertext.MAX_HEADER_BYTES)
-        text = data.decode("utf-8", errors="replace")
-        header = headertext.parse_header_text(text)
+        header = headertext.parse_header_bytes(data)
+        if header is None:
+            log.warning("header %s not ingested: a card is not UTF-8, which fails the real service too", key)
+            return False
         pointing = headertext.required_fields(header)
+        if pointing is None and directory == INFO_DIRECTORY:
+            # the real info-image ingestion stores any header as it is (`update_info_image_header`)
+            self.db.set_header(name.base, directory, name.site, {"data_type": name.data_type}, header,
+                               record=record)
+            return True
         if pointing is None:
             log.warning("header %s not ingested: it needs DATE-OBS, CRVAL1/RAHRS, CRVAL2/DEC", key)
             return False
@@ -251,7 +297,8 @@ class Ingestor:
             return False
         self.direct.put(thumbnail_key, data, THUMBNAIL_CONTENT_TYPE)
         self.db.set_flag(
-            name.base, directory, name.site, "jpg_small_exists", thumbnail_key, record=record
+            name.base, directory, name.site, "jpg_small_exists", thumbnail_key, record=record,
+            data_type=name.data_type,
         )
         return True
 

@@ -8,6 +8,8 @@ here does I/O.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from send_test_images.exposure import naming
@@ -84,7 +86,7 @@ def header_values(
         "capture_date": pointing.date_obs.timestamp(),
         "exposure_time": headertext.to_float(header.get("EXPTIME")),
         "filter_used": header.get("FILTER"),
-        "right_ascension": pointing.ra_hours,
+        "right_ascension": pointing.right_ascension,
         "declination": pointing.dec_degrees,
         "azimuth": headertext.to_float(header.get("AZIMUTH")),
         "altitude": headertext.to_float(header.get("ALTITUDE")),
@@ -126,3 +128,50 @@ def next_numbers(count: int, *, after: int, reserved: int, stored: int) -> range
 def data_key_prefix(site: str, inst: str) -> str:
     """Every stored `data/` key of one camera starts so; its number sits at a fixed offset after."""
     return f"{DEFAULT_S3_DIRECTORY}/{site}-{inst}-"
+
+
+QUERY_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
+)
+"""What `filtered_images` dates may look like. The real query hands the text to PostgreSQL to
+compare with a `timestamp` column, which reads a date, a date and time with a space or `T`,
+fractions, and an offset (dropped for a timestamp without time zone); the UI sends
+`YYYY-MM-DD HH:MM:SS`."""
+
+
+def parse_query_date(value: str) -> float | None:
+    """A `start_date`/`end_date` as UTC seconds (an offset is ignored, as PostgreSQL ignores it
+    for a `timestamp without time zone`), or None if it is not a date."""
+    match = QUERY_DATE.fullmatch(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def like_to_glob(pattern: str) -> str:
+    """A PostgreSQL LIKE pattern (`%`, `_`, backslash escapes; case-sensitive) as an SQLite GLOB.
+
+    `filtered_images` filters with `base_filename.like(filename)`; SQLite's own LIKE ignores case,
+    GLOB does not, so the pattern is translated rather than passed on.
+    """
+    out: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            escaped = next(chars, "\\")
+            out.append(_glob_literal(escaped))
+        elif char == "%":
+            out.append("*")
+        elif char == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(char))
+    return "".join(out)
+
+
+def _glob_literal(char: str) -> str:
+    return f"[{char}]" if char in "*?[]" else char

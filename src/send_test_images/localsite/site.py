@@ -31,6 +31,7 @@ from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
 from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, Ports, S3Server, find_weed
+from send_test_images.localsite.stream import DataStream
 from send_test_images.localsite.watch import BucketWatcher
 from send_test_images.localsite.web.app import make_app
 from send_test_images.localsite.web.context import DEFAULT_MAX_UPLOAD_BYTES, ApiContext
@@ -195,7 +196,7 @@ class LocalSite:
     ) -> None:
         api = _ApiThread(host, port)  # first, so a taken port fails before weed starts
         self._parts.append(api)
-        db = SiteDB(self.data_dir / DEFAULT_DB_NAME)
+        db = SiteDB(self.data_dir / DEFAULT_DB_NAME, clock=clock)
         self._parts.append(db)
         s3 = S3Server(self.data_dir, host=host, weed=weed)
         self._parts.append(s3)
@@ -206,7 +207,8 @@ class LocalSite:
         keys = s3.credentials
         direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, DEFAULT_REGION)
         self._parts.append(direct)
-        ingestor = Ingestor(db, s3.client(), direct, clock=clock)
+        stream = DataStream()
+        ingestor = Ingestor(db, s3.client(), direct, clock=clock, stream=stream)
         ingestor.start()
         self._parts.append(ingestor)
         self._ingestor = ingestor
@@ -228,7 +230,7 @@ class LocalSite:
 
         context = ApiContext(
             db=db, s3=s3.client(), direct=direct, bucket=s3.bucket, s3_url=s3.url, clock=clock,
-            max_upload_bytes=max_upload_bytes, s3_problem=s3.problem,
+            max_upload_bytes=max_upload_bytes, s3_problem=s3.problem, stream=stream,
         )
         self.api_url = api.start(make_app(context))
         self._write_site_json()

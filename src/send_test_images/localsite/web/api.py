@@ -14,22 +14,49 @@ never holds up the event loop; only reading the body stays async.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import io
+import logging
+import zipfile
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from send_test_images.localsite import rules, validate
-from send_test_images.localsite.db import ObjectRecord
+from send_test_images.errors import LocalSiteError
+from send_test_images.localsite import conversions, package, rules, validate
+from send_test_images.localsite.headertext import to_float
 from send_test_images.localsite.web import openapi
 from send_test_images.localsite.web.context import ApiContext, context_of
 from send_test_images.localsite.web.inputs import json_body, name_and_directory, path_param
 from send_test_images.localsite.web.jsonbody import FiniteJSONResponse
-from send_test_images.localsite.web.problems import HTTPProblem, refuse, text
+from send_test_images.localsite.web.problems import (
+    HTTPProblem,
+    internal_error,
+    internal_error_response,
+    refuse,
+    text,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RECENT_LIMIT = 1000
+MAX_FILTERED = 5000
+"""Rows one filtered query reads; the real query has no limit, a night at a busy site is ~2000."""
+FITS_TYPES = ("fits", "fits.fz", "fz")
+TIFF_TYPES = ("tif", "tiff")
+FITS_SIZES = ("small", "large", "best")
+DOWNLOADS_FITS = "downloads/fits"
+DOWNLOADS_TIF = "downloads/tif"
+FITS_CONTENT_TYPE = "application/fits"
+BZ2_CONTENT_TYPE = "application/x-bzip2"
+DOWNLOADS_ZIP = "downloads/zip"
+UNPACK_ERRORS = (LocalSiteError, OSError, IndexError, KeyError, TypeError, ValueError)
+"""What converting a missing or non-FITS object raises (S3's 404, astropy's read errors, a header
+without FILTER for a TIFF)."""
+NO_SITE = "Please be sure to include the sitecode query parameter."
+"""`get_recent_uploads`'s 404 text (LCOGT/photonranch-api `api/handler.py`)."""
+ALL_SITES = "all"
 MAX_LATEST = 1000
 MS_PER_S = 1000
 
@@ -44,33 +71,9 @@ def _int_param(segment: str) -> int | None:
 
 
 
-def _record(ctx: ApiContext, row: dict[str, Any]) -> dict[str, Any]:
-    """A row as the real API shows it: ms timestamps, presigned JPG URLs, smartstack keys."""
-    header = json.loads(row["header"]) if row.get("header") else {}
-    capture_ms = int(row["capture_date"] * MS_PER_S) if row["capture_date"] else None
-    record = {k: v for k, v in row.items() if k not in ("header", "jpg_medium_key",
-                                                         "jpg_small_key", "capture_date")}
-    for flag in ("fits_01_exists", "fits_10_exists", "jpg_medium_exists", "jpg_small_exists"):
-        record[flag] = bool(row[flag])
-    record.update(
-        capture_date=capture_ms,
-        sort_date=capture_ms,
-        SMARTSTK=header.get("SMARTSTK"),
-        SSTKNUM=header.get("SSTKNUM"),
-        jpg_url=ctx.presign_get(row["jpg_medium_key"]) if row["jpg_medium_key"] else None,
-        jpg_thumbnail_url=ctx.presign_get(row["jpg_small_key"]) if row["jpg_small_key"] else None,
-    )
-    return record
-
-
-def _upload_entry(record: ObjectRecord) -> dict[str, Any]:
-    return {
-        "site": record.site,
-        "upload_timestamp_s": record.upload_timestamp_s,
-        "expire_timestamp_s": record.expire_timestamp_s,
-        "filename": record.key,
-        "size_bytes": record.size_bytes,
-    }
+def _package(ctx: ApiContext, row: dict[str, Any]) -> dict[str, Any]:
+    """The one image shape every image route answers (`package.image_package`)."""
+    return package.image_package(row, ctx.presign_get)
 
 
 # --- the real service's routes -----------------------------------------------------------------
@@ -97,10 +100,141 @@ def _presign_upload(ctx: ApiContext, name: str, directory: str, channel: int | N
 
 
 async def download(request: Request) -> Response:
-    """A presigned GET URL as the plain-text body (the real service's answer)."""
-    _, name, directory = await name_and_directory(request)
-    url = await run_in_threadpool(context_of(request).presign_get, f"{directory}/{name}")
-    return text(200, url)
+    """A presigned GET URL as the plain-text body, made as the real `download` makes it.
+
+    `image_type` `fits` (the default), `fits.fz` or `fz`: the object is unpacked into a plain
+    FITS stored at `downloads/fits/{name without .fz}` (`save_fz_to_fits`); `tif`/`tiff`: the
+    `.fits.fz` (a `.bz2` in the name is read as `.fz`) becomes a bz2-compressed TIFF at
+    `downloads/tif/{FILTER}-{stretch}-{name before the first dot}.tif.bz2` (`save_tiff_to_s3`,
+    `stretch` default `arcsinh`); both in LCOGT/photonranch-api `api/s3_helpers.py`. A missing
+    object, or one these cannot read, fails there, which API Gateway answers 502, and so do we.
+    Any other `image_type`: a URL to the object as stored, unchecked.
+    """
+    body, name, directory = await name_and_directory(request)
+    image_type = body.get("image_type", "fits")
+    ctx = context_of(request)
+    key = f"{directory}/{name}"
+    try:
+        if image_type in TIFF_TYPES:
+            key = await run_in_threadpool(_tiff, ctx, key, body.get("stretch", conversions.ARCSINH))
+        elif image_type in FITS_TYPES:
+            key = await run_in_threadpool(_unpacked_fits, ctx, key)
+    except UNPACK_ERRORS as exc:
+        log.warning("download of %s failed as it does on the real service: %r", key, exc)
+        return await internal_error(request, exc)
+    return text(200, await run_in_threadpool(ctx.presign_get, key))
+
+
+def _unpacked_fits(ctx: ApiContext, key: str) -> str:
+    target = f"{DOWNLOADS_FITS}/{key.split('/')[-1].replace('.fits.fz', '.fits')}"
+    ctx.direct.put(target, conversions.fits_from_fz(_read(ctx, key)), FITS_CONTENT_TYPE)
+    return target
+
+
+def _tiff(ctx: ApiContext, key: str, stretch: Any) -> str:
+    stretch_text = str(stretch)
+    refuse(validate.path_param_problem("stretch", stretch_text))
+    filter_name, data = conversions.tiff_from_fz(_read(ctx, key.replace(".bz2", ".fz")), stretch_text)
+    refuse(validate.path_param_problem("FILTER", filter_name))  # it becomes part of a key
+    target = f"{DOWNLOADS_TIF}/{filter_name}-{stretch_text}-{key.split('/')[-1].split('.')[0]}.tif.bz2"
+    ctx.direct.put(target, data, BZ2_CONTENT_TYPE)
+    return target
+
+
+def _read(ctx: ApiContext, key: str) -> bytes:
+    """The whole object (the real Lambda downloads it whole too); a missing one raises."""
+    return ctx.direct.get(key)
+
+
+async def downloadzip(request: Request) -> Response:
+    """`download_zip`: a zip of a site's FITS files in a time range, as `{"message": url}`.
+
+    The real service hands the names to another function (photonranch-downloads) that zips
+    them; here the zip is made in place and stored under `downloads/zip/`. No file: 404 with the
+    real text. A missing or non-numeric timestamp, or a `fits_size` other than small, large or
+    best, fails on the real service (502); here it is a 400 naming the field.
+    """
+    body = await json_body(request)
+    try:
+        start, end = int(body.get("start_timestamp_s")), int(body.get("end_timestamp_s"))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise HTTPProblem(400, "start_timestamp_s and end_timestamp_s must be whole seconds since 1970") from None
+    fits_size = body.get("fits_size")
+    if not isinstance(fits_size, str) or fits_size.lower() not in FITS_SIZES:
+        raise HTTPProblem(400, 'fits_size must be either "small", "large", or "best".')
+    site = body.get("site")
+    refuse(validate.path_param_problem("site", site) if isinstance(site, str) else "site must be a site code")
+    ctx = context_of(request)
+    answer = await run_in_threadpool(_zip, ctx, site, start, end, fits_size.lower())
+    if answer is None:
+        raise HTTPProblem(404, "No images exist for the given query.")
+    return FiniteJSONResponse({"message": answer})
+
+
+def _zip(ctx: ApiContext, site: str, start: int, end: int, fits_size: str) -> str | None:
+    names = ctx.db.fits_names_between(site, start, end, fits_size)
+    if not names:
+        return None
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name in names:
+            try:
+                archive.writestr(name, ctx.direct.get(f"data/{name}"))
+            except Exception as exc:  # a name the row promises but S3 lacks: the zip goes without it
+                log.warning("zip without %s: %s", name, exc)
+    key = f"{DOWNLOADS_ZIP}/{site}-{start}-{end}-{fits_size}.zip"
+    ctx.s3.put_object(Bucket=ctx.bucket, Key=key, Body=out.getvalue())
+    return ctx.presign_get(key)
+
+
+def filtered_images(request: Request) -> Response:
+    """`filtered_images_query_handler`: images with a medium JPG matching every given filter,
+    newest first, intermediate smartstack frames folded away (`package.fold_final_smartstacks`).
+
+    Parameters the real service reads (others are ignored): `username`, `user_id`, `site`,
+    `filter` (equal), `exposure_time_min`/`_max` (inclusive), `start_date`/`end_date` (UTC, the UI
+    sends `YYYY-MM-DD HH:MM:SS`; inclusive), `filename` (SQL LIKE on the base filename,
+    case-sensitive as in PostgreSQL). Without any query string the real handler fails (it reads
+    `in` of None: 502), and so does ours; a value it cannot compare is a 400 naming the parameter
+    here, where PostgreSQL's error would surface as another 502 there.
+    """
+    params = request.query_params
+    if not params:
+        return internal_error_response()
+    where: list[tuple[str, Any]] = []
+    for name, column in (("username", "username"), ("user_id", "user_id"), ("site", "site"),
+                         ("filter", "filter_used")):
+        if name in params:
+            where.append((f"{column} = ?", params[name]))
+    for name, condition in (("exposure_time_min", "exposure_time >= ?"), ("exposure_time_max", "exposure_time <= ?")):
+        if name in params:
+            where.append((condition, _number_param(name, params[name])))
+    for name, condition in (("start_date", "capture_date >= ?"), ("end_date", "capture_date <= ?")):
+        if name in params:
+            where.append((condition, _date_param(name, params[name])))
+    if "filename" in params:
+        where.append(("base_filename GLOB ?", rules.like_to_glob(params["filename"])))
+    ctx = context_of(request)
+    packages = [_package(ctx, row) for row in ctx.db.filtered_images(where, MAX_FILTERED)]
+    try:
+        folded = package.fold_final_smartstacks(packages)
+    except ValueError as exc:  # a digit stack id without a numeric SSTKNUM: the real one fails too
+        return internal_error_response(exc)
+    return FiniteJSONResponse(folded)
+
+
+def _number_param(name: str, value: str) -> float:
+    number = to_float(value)
+    if number is None:
+        raise HTTPProblem(400, f"{name} {validate.echo(value)} is not a number")
+    return number
+
+
+def _date_param(name: str, value: str) -> float:
+    when = rules.parse_query_date(value)
+    if when is None:
+        raise HTTPProblem(400, f"{name} {validate.echo(value)} is not a date: use YYYY-MM-DD HH:MM:SS (UTC)")
+    return when
 
 
 def latest_images(request: Request) -> Response:
@@ -110,48 +244,68 @@ def latest_images(request: Request) -> Response:
         raise HTTPProblem(400, f"number of images {validate.echo(request.path_params['count'])} is "
                                f"not allowed: use 1 to {MAX_LATEST}")
     ctx = context_of(request)
-    return FiniteJSONResponse([_record(ctx, row) for row in ctx.db.latest_images(site, count)])
+    rows = ctx.db.latest_images(site, count)
+    user_id = request.query_params.get("userid")
+    if user_id:  # `get_latest_site_images_handler`: `?userid=` narrows before the limit
+        rows = [r for r in ctx.db.latest_images(site, MAX_LATEST) if r.get("user_id") == user_id][:count]
+    return FiniteJSONResponse([_package(ctx, row) for row in rows])
 
 
 def image(request: Request) -> Response:
+    """`get_image_by_filename_handler`: only an image with its medium JPG, else 404 text."""
     base = path_param(request, "base_filename")
     ctx = context_of(request)
-    row = ctx.db.image(base)
-    if row is None:
-        raise HTTPProblem(404, f"No image found with base_filename {base}")
-    return FiniteJSONResponse(_record(ctx, row))
+    row = ctx.db.image(base, rules.DEFAULT_S3_DIRECTORY)
+    if row is None or not row["jpg_medium_exists"]:
+        raise HTTPProblem(404, f"No results found for {base}")
+    return FiniteJSONResponse(_package(ctx, row))
 
 
 def fitsheader(request: Request) -> Response:
+    """`get_fits_header_from_db_handler`: the stored header, `{}` for a row without one yet."""
     base = path_param(request, "base_filename")
-    row = context_of(request).db.image(base)
-    if row is None or not row.get("header"):
-        raise HTTPProblem(404, f"No header found for base_filename {base}")
-    return FiniteJSONResponse(json.loads(row["header"]))
+    row = context_of(request).db.image(base, rules.DEFAULT_S3_DIRECTORY)
+    if row is None:
+        raise HTTPProblem(404, f"No fits header found in the db for {base}")
+    return FiniteJSONResponse(package.header_of(row) or {})
 
 
 def infoimage(request: Request) -> Response:
-    """The record on a site's info channel; 204 (no body) while nothing is on it."""
+    """`get_info_image_package`: the image on a site's channel, else 204 with the real text.
+
+    The real handler looks up the item `{site}#{channel}` with the channel as the path's text, so
+    any channel without an image (`4`, `x`) is 204 and `channel` comes back as that text.
+    """
     site = path_param(request, "site")
-    raw = request.path_params["channel"]
-    channel = _int_param(raw)
-    if channel not in rules.INFO_CHANNELS:
-        raise HTTPProblem(403, validate.BAD_CHANNEL.format(value=validate.echo(raw)))
+    channel_text = path_param(request, "channel")
+    channel = _int_param(channel_text)
     ctx = context_of(request)
-    base = ctx.db.info_channel(site, channel)
+    base = ctx.db.info_channel(site, channel) if channel in rules.INFO_CHANNELS and str(channel) == channel_text \
+        else None
     row = ctx.db.image(base, rules.INFO_DIRECTORY) if base else None
-    if row is None:
-        return Response(status_code=204)
-    return FiniteJSONResponse(_record(ctx, row))
+    stored = ctx.db.stored_files(f"{rules.INFO_DIRECTORY}/{base}-") if row else []
+    if row is None or not stored:
+        return text(204, f"No info image for site {site}.")
+    return FiniteJSONResponse(package.info_image_package(site, channel_text, row, stored, ctx.presign_get))
 
 
 def recentuploads(request: Request) -> Response:
-    """Every stored object, newest first; `?site=` (missing or empty: all sites) narrows it."""
-    site = request.query_params.get("site") or None
-    if site is not None:
+    """`get_recent_uploads`: the upload log of `data/`, for `?site=` (`all`: every site).
+
+    Without `site` the real service answers 404 with a sentence; entries expire 48 h after their
+    upload (the log table's TTL).
+    """
+    site = request.query_params.get("site")
+    if site is None:
+        raise HTTPProblem(404, NO_SITE)
+    if site:  # `?site=` names no site: the real query finds nothing, so do we
         refuse(validate.path_param_problem("site", site))
-    records = context_of(request).db.recent_uploads(site, DEFAULT_RECENT_LIMIT)
-    return FiniteJSONResponse([_upload_entry(r) for r in records])
+    ctx = context_of(request)
+    since = ctx.clock() - package.UPLOADS_LOG_TTL_S
+    records = ctx.db.recent_uploads(None if site == ALL_SITES else site, DEFAULT_RECENT_LIMIT, since)
+    return FiniteJSONResponse([
+        package.upload_log_entry(r.key, r.site or "", r.upload_timestamp_s, r.size_bytes) for r in records
+    ])
 
 
 # --- the local site's own --------------------------------------------------------------------

@@ -12,15 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from send_test_images.localsite.db import SiteDB
 from send_test_images.localsite.s3direct import DirectS3
+from send_test_images.localsite.stream import DataStream
 from send_test_images.localsite.web.limits import DEFAULT_MAX_BODY_BYTES
 
 PRESIGN_EXPIRES_S = 300
 """The real presigned POST policy expires after 300 s."""
-DEFAULT_GET_EXPIRES_S = 3600
+DEFAULT_GET_EXPIRES_S = 604_800
+"""A week, as the real `get_s3_file_url` signs its GET URLs (LCOGT/photonranch-api `api/helpers.py`)."""
 DEFAULT_MAX_UPLOAD_BYTES = 1 << 30
 """The size limit written into every presigned POST (`content-length-range`), 1 GiB: far above
 the largest file the project makes (a 4096x4096 16-bit frame is 32 MiB uncompressed). The real
@@ -39,6 +41,8 @@ class ApiContext:
     clock: Callable[[], float] = time.time
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    stream: DataStream | None = None
+    """Where ingestion announces files; `/datastream` subscribers read it (None: no live news)."""
     s3_problem: Callable[[], str | None] = lambda: None
     """Why S3 cannot serve right now (one plain line), or None; asked by /health. The site
     passes `S3Server.problem`, which checks weed cheaply and caches the answer."""
@@ -54,13 +58,13 @@ class ApiContext:
         )
 
     def presign_get(self, key: str) -> str:
-        """A GET URL for `key` that stays valid for an hour, long enough for a page left open."""
+        """A GET URL for `key` that stays valid for a week, as the real service's do."""
         return self.s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=DEFAULT_GET_EXPIRES_S
         )
 
 
-def context_of(request: Request) -> ApiContext:
-    """The context of the app that is answering `request`."""
+def context_of(request: HTTPConnection) -> ApiContext:
+    """The context of the app that is answering `request` (an HTTP request or a websocket)."""
     ctx: ApiContext = request.app.state.ctx
     return ctx

@@ -23,9 +23,16 @@ class HTTPProblem(Exception):
         self.message = message
 
 
+NO_BODY = 204
+"""HTTP forbids a body on 204. The real handlers return one (`No info image for site …`), which
+API Gateway drops on the wire; sending it made uvicorn's h11 abort the connection mid-answer."""
+
+
 def text(status: int, message: str) -> PlainTextResponse:
-    """A plain-text answer with an explicit charset, as every refusal and the download URL are."""
-    return PlainTextResponse(message, status_code=status, media_type=PLAIN)
+    """A plain-text answer with an explicit charset, as every refusal and the download URL are.
+
+    A 204 keeps its content type but goes without its text, as the real answer arrives."""
+    return PlainTextResponse("" if status == NO_BODY else message, status_code=status, media_type=PLAIN)
 
 
 def refuse(problem: str | None, status: int = 400) -> None:
@@ -39,6 +46,15 @@ async def problem_response(request: Request, exc: HTTPProblem) -> Response:
     return text(exc.status, exc.message)
 
 
+GATEWAY_ERROR = {"message": "Internal server error"}
+"""API Gateway's answer when a Lambda handler raises: the real service's every unhandled failure."""
+
+
+def internal_error_response(exc: Exception | None = None) -> Response:
+    """What the real API Gateway answers when its handler fails."""
+    return JSONResponse(GATEWAY_ERROR, status_code=502)
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
     """What the real API Gateway answers when its handler fails."""
-    return JSONResponse({"message": "Internal server error"}, status_code=502)
+    return internal_error_response(exc)

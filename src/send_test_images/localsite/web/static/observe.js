@@ -111,7 +111,8 @@
       ["Time", utc(card.capture_ms)],
       ["Exposure", card.exposure_time == null ? "—" : `${card.exposure_time} s`],
       ["Filter", card.filter || "—"],
-      ["RA", sexagesimal(card.right_ascension, true)],
+      // right_ascension is in degrees, as the real API answers it; the real UI divides by 15 too
+      ["RA", sexagesimal(card.right_ascension == null ? null : card.right_ascension / 15, true)],
       ["Dec", sexagesimal(card.declination, false)],
       ["Alt / Az", `${fixed(card.altitude, 2)}° / ${fixed(card.azimuth, 2)}°`],
       ["Airmass", fixed(card.airmass, 3)],
