@@ -55,6 +55,6 @@ def test_every_route_in_the_table_is_described_or_an_alias() -> None:
 
 def test_every_described_real_route_has_its_trailing_slash_twin() -> None:
     own = {("GET", "/health"), ("GET", "/"), ("GET", "/site/{}/observe"), ("GET", "/site/{}/observe.json"),
-           ("GET", "/download/{}/{}")}
+           ("GET", "/download/{}/{}"), ("POST", "/numbers/reserve")}
     table = _table()
     assert {(m, p) for m, p in _described() - own if (m, p + "/") not in table} == set()
