@@ -93,3 +93,15 @@ def test_the_journal_keeps_the_preset_so_resume_remakes_the_same_files() -> None
     plain = RunRecord(run_id="r", target="local", data=None, s3_directory="data", info_channel=None,
                       out_dir=None, options=BatchOptions(), seed=3).to_json()
     assert plain["format"] == 1 and "like" not in plain["options"]  # older versions still read it
+
+
+def test_a_resumed_like_run_sends_one_file_at_a_time_unless_told() -> None:
+    from send_test_images.sending.options import SendOptions
+    from send_test_images.sending.run import concurrency_for
+
+    resumed = options.from_args(cli.build_parser().parse_args(["resume", "RUN"]))
+    assert isinstance(resumed, options.Resume) and resumed.sending.concurrency is None
+    preset_run = BatchOptions(like="ptr-observatory")
+    assert concurrency_for(resumed.sending, preset_run) == 1
+    assert concurrency_for(resumed.sending, BatchOptions()) == 8
+    assert concurrency_for(SendOptions(concurrency=3), preset_run) == 3

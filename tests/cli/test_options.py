@@ -105,7 +105,7 @@ def test_the_parser_gives_each_command_one_typed_record() -> None:
     assert (request.duration, request.cap) == (60.0, 3)
 
     resume = options.from_args(cli.build_parser().parse_args(["resume", "RUN", "--workers", "0"]))
-    assert resume == options.Resume("RUN", SendOptions(workers=0))
+    assert resume == options.Resume("RUN", SendOptions(concurrency=None, workers=0))  # the run decides
 
 
 def test_no_flags_give_the_records_defaults() -> None:

@@ -30,6 +30,14 @@ def test_a_smartstack_is_one_card_showing_its_highest_sstknum() -> None:
     assert cards[1]["smartstack"] is None
 
 
+def test_a_real_sites_float_sstklen_is_the_stacks_length() -> None:
+    # ptr-observatory writes SSTKLEN as a float (`--like ptr-observatory` does too); the UI parseInts it
+    rows = [row("b2", 20, SMARTSTK="301126060000", SSTKNUM=1, SSTKLEN=5.0),
+            row("b1", 10, SMARTSTK="301126060000", SSTKNUM=0, SSTKLEN=5.0)]
+    cards = strip(rows, lambda prefix: [], limit=10)
+    assert cards[0]["smartstack"]["length"] == 5
+
+
 def test_a_stack_without_sstklen_counts_its_frames() -> None:
     cards = fold_smartstacks([make_card(row(f"b{i}", i, SMARTSTK="s9", SSTKNUM=i), []) for i in range(3)])
     assert cards[0]["smartstack"]["length"] == 3

@@ -82,7 +82,7 @@ def from_args(args: argparse.Namespace) -> Command:
             dry_run=args.dry_run,
         )
     if args.command == "resume":
-        return Resume(args.run_id, send_options(args), api=args.api)
+        return Resume(args.run_id, send_options(args, resuming=True), api=args.api)
     if args.command == "make":
         return Make(batch_options(args), out_dir=args.out, first_number=args.number,
                     from_header=args.from_header)
@@ -140,11 +140,13 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
     )
 
 
-def send_options(args: argparse.Namespace, *, like: str | None = None) -> SendOptions:
-    """How to send (`up`, `resume`). Under `--like`, one upload at a time unless --concurrency says."""
+def send_options(args: argparse.Namespace, *, like: str | None = None, resuming: bool = False) -> SendOptions:
+    """How to send (`up`, `resume`). Under `--like`, one upload at a time unless --concurrency says;
+    `resume` leaves an unset --concurrency to the run (its journaled preset decides)."""
     preset = get_preset(like) if like is not None else None
+    default = None if resuming else (preset.concurrency if preset else defaults.CONCURRENCY)
     return SendOptions(
-        concurrency=_given_or(args.concurrency, preset.concurrency if preset else defaults.CONCURRENCY),
+        concurrency=_given_or(args.concurrency, default),
         workers=args.workers,
         rate=args.rate,
         timeout=args.timeout,

@@ -35,7 +35,8 @@ class SendOptions:
     and benchmarks use it, the command line does not.
     """
 
-    concurrency: int = defaults.CONCURRENCY
+    concurrency: int | None = defaults.CONCURRENCY
+    """None: the run's own default, `defaults.CONCURRENCY` or its `--like` preset's (for `resume`)."""
     workers: int = defaults.WORKERS
     rate: float | None = None
     timeout: float = defaults.TIMEOUT
@@ -44,7 +45,9 @@ class SendOptions:
     uploader: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _is_int(self.concurrency) or not 1 <= self.concurrency <= MAX_CONCURRENCY:
+        if self.concurrency is not None and (
+            not _is_int(self.concurrency) or not 1 <= self.concurrency <= MAX_CONCURRENCY
+        ):
             raise UsageError(f"concurrency {self.concurrency!r} is not allowed: use 1 to {MAX_CONCURRENCY}")
         if not _is_int(self.workers) or self.workers < 0:
             raise UsageError(f"workers {self.workers!r} is not allowed: use 0 (this process) or more")

@@ -30,6 +30,7 @@ from send_test_images.errors import JournalError, SendTestImagesError, UsageErro
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions, parse_time
 from send_test_images.exposure.plan import DEFAULT_OVERHEAD, PlannedBlock, new_seed, template_spec
+from send_test_images.exposure.presets import get_preset
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import journal as journal_mod
 from send_test_images.sending import numbering, spool, targets
@@ -270,7 +271,7 @@ class Run:
             settings = SendSettings(
                 s3_directory=destination.s3_directory,
                 info_channel=destination.info_channel,
-                concurrency=sending.concurrency,
+                concurrency=concurrency_for(sending, record.options),
                 workers=min(sending.workers, wanted if wanted is not None else defaults.WORKERS),
                 rate=sending.rate,
                 duration=request.duration,
@@ -311,7 +312,7 @@ class Run:
             settings = SendSettings(
                 s3_directory=record.s3_directory,
                 info_channel=record.info_channel,
-                concurrency=sending.concurrency,
+                concurrency=concurrency_for(sending, record.options),
                 workers=min(sending.workers, to_make),
                 rate=sending.rate,
                 keep_files=record.out_dir is not None,
@@ -408,6 +409,16 @@ def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> Plann
         time=parse_time(entry.time) if entry.time is not None else None,
     )
     return PlannedBlock(block, entry.numbers, seed=entry.seed, now=dt.datetime.fromisoformat(entry.now))
+
+
+def concurrency_for(sending: SendOptions, options: BatchOptions) -> int:
+    """--concurrency if given; else what the run's preset sends with (a real site: one at a time,
+    so a resumed `--like` run keeps its order), else the default."""
+    if sending.concurrency is not None:
+        return sending.concurrency
+    if options.like is not None:
+        return get_preset(options.like).concurrency
+    return defaults.CONCURRENCY
 
 
 def _site_reservation(api_url: str, batch: BatchOptions, timeout: float) -> numbering.ServerReservation:
