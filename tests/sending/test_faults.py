@@ -16,16 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from send_test_images.exitcodes import ExitCode
 from send_test_images.localsite import LocalSite
-from send_test_images.localsite.s3server import DEFAULT_BUCKET, DEFAULT_REGION, load_or_make_credentials
+from send_test_images.localsite.s3server import DEFAULT_BUCKET
 from send_test_images.sending import journal
 
 from fault_proxy import FaultProxy
+from faultkit import bucket_keys, s3_client
 from inprocess import FILES, Ran, resume, up
 from loopback_server import Reply, Stall
 
@@ -46,20 +45,6 @@ def proxies(local_site: LocalSite) -> Iterator[tuple[FaultProxy, FaultProxy]]:
     with FaultProxy(local_site.api_url) as api, FaultProxy(local_site.s3_url) as s3:
         api.rewrite_presign_to(s3)
         yield api, s3
-
-
-def s3_client(site: LocalSite) -> Any:
-    credentials = load_or_make_credentials(site.data_dir / "s3.json")
-    return boto3.client(
-        "s3", endpoint_url=site.s3_url, aws_access_key_id=credentials.access_key,
-        aws_secret_access_key=credentials.secret_key, region_name=DEFAULT_REGION,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
-
-
-def bucket_keys(site: LocalSite, inst: str) -> set[str]:
-    pages = s3_client(site).get_paginator("list_objects_v2").paginate(Bucket=DEFAULT_BUCKET, Prefix=f"data/tst-{inst}-")
-    return {item["Key"] for page in pages for item in page.get("Contents", [])}
 
 
 def assert_every_number_stored_once(ran: Ran, site: LocalSite, s3: FaultProxy, inst: str) -> None:

@@ -260,12 +260,7 @@ class PhotonRanchClient:
             response = self._http.post(url, json=body)
         if response.status_code in NO_RESERVATION_SERVICE:
             return None
-        if response.status_code != httpx.codes.OK:
-            raise ApiError(
-                f"{url}: the API answered {response.status_code}: {_text(response)}",
-                status=response.status_code,
-                retryable=_retryable_status(response.status_code),
-            )
+        _refuse_unless_ok(url, response)
         try:
             answer = response.json()
             numbers = range(int(answer["start"]), int(answer["stop"]))
@@ -278,12 +273,7 @@ class PhotonRanchClient:
             response = self._http.get(url, params=params)
         if response.status_code == httpx.codes.NOT_FOUND:
             return []
-        if response.status_code != httpx.codes.OK:
-            raise ApiError(
-                f"{url}: the API answered {response.status_code}: {_text(response)}",
-                status=response.status_code,
-                retryable=_retryable_status(response.status_code),
-            )
+        _refuse_unless_ok(url, response)
         try:
             rows = response.json()
         except ValueError:
@@ -291,6 +281,16 @@ class PhotonRanchClient:
         if not isinstance(rows, list):
             raise ApiError(f"{url}: the API answered without a JSON list: {_text(response)}")
         return [row for row in rows if isinstance(row, dict)]
+
+
+def _refuse_unless_ok(url: str, response: httpx.Response) -> None:
+    """Any answer but 200 from a read of the API, as one ApiError with the server's own text."""
+    if response.status_code != httpx.codes.OK:
+        raise ApiError(
+            f"{url}: the API answered {response.status_code}: {_text(response)}",
+            status=response.status_code,
+            retryable=_retryable_status(response.status_code),
+        )
 
 
 NO_RESERVATION_SERVICE = (
