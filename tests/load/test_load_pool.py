@@ -54,9 +54,10 @@ def expected_header(pool: FramePool, site: str, inst: str, number: int, pointing
 
 
 @pytest.mark.parametrize(("site", "inst", "number"), [("abc01", "c0", 1), ("zzzzz", "czzzz", 99_999_999),
-                                                      ("k7q00", "c1a", 12345)])
+                                                      ("k7q00", "c1a", 12345), ("mrc2", "c0", 3)])
 def test_the_stamped_header_is_make_headers_byte_for_byte(pool: FramePool, site: str, inst: str,
                                                           number: int) -> None:
+    """mrc2 is a real site: its own location, night and enclosure SITEID, unlike the pool's."""
     files = pool.make(site, inst, number, WHEN, pointing_seed=number)
     assert bytes(files[0].data) == header_text(expected_header(pool, site, inst, number, number))
 
