@@ -13,16 +13,17 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from send_test_images.errors import UsageError
+from send_test_images.exposure.binning import bin_frame, small_bin_factor
+from send_test_images.exposure.cards import card_image
+from send_test_images.exposure.fitsfiles import fits_bytes
 from send_test_images.exposure.header import header_text, make_header
 from send_test_images.exposure.observation import make_observation
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FrameSpec, make_frame
 from send_test_images.load.pool import (
-    STAMPED_KEYS,
     FramePool,
     PoolKey,
-    card_image,
     card_offsets,
     make_fresh,
 )
@@ -53,9 +54,10 @@ def expected_header(pool: FramePool, site: str, inst: str, number: int, pointing
 
 
 @pytest.mark.parametrize(("site", "inst", "number"), [("abc01", "c0", 1), ("zzzzz", "czzzz", 99_999_999),
-                                                      ("k7q00", "c1a", 12345)])
+                                                      ("k7q00", "c1a", 12345), ("mrc2", "c0", 3)])
 def test_the_stamped_header_is_make_headers_byte_for_byte(pool: FramePool, site: str, inst: str,
                                                           number: int) -> None:
+    """mrc2 is a real site: its own location, night and enclosure SITEID, unlike the pool's."""
     files = pool.make(site, inst, number, WHEN, pointing_seed=number)
     assert bytes(files[0].data) == header_text(expected_header(pool, site, inst, number, number))
 
@@ -79,14 +81,35 @@ def test_fits_files_carry_the_stamped_cards_and_the_pooled_pixels(fits_format: s
     raw = bz2.decompress(large.data) if fits_format == "bz2" else bytes(large.data)
     with fits.open(io.BytesIO(raw)) as hdul:
         hdu = hdul[-1]
-        for name in STAMPED_KEYS:
-            assert hdu.header[name] == header[name], name
+        for name in header:
+            if name not in ("SIMPLE", "HISTORY", "BSCALE", "BZERO"):  # structural, or applied by astropy
+                assert hdu.header[name] == header[name], name
+        assert list(hdu.header["HISTORY"]) == list(header["HISTORY"])
         np.testing.assert_array_equal(hdu.data, pixels)
     small = files[-2]
     raw = bz2.decompress(small.data) if fits_format == "bz2" else bytes(small.data)
     with fits.open(io.BytesIO(raw)) as hdul:
         assert hdul[-1].header["ORIGNAME"] == header["ORIGNAME"]
         assert hdul[-1].header["DATE-OBS"] == header["DATE-OBS"]
+
+
+@pytest.mark.parametrize("fits_format", ["fz", "bz2"])
+@pytest.mark.parametrize("kind", ["light", "flat"])
+def test_stamped_fits_files_are_ups_byte_for_byte(fits_format: str, kind: str) -> None:
+    """Both FITS files as products.py writes them from make_header for these pixels, names and time."""
+    pool = FramePool.build(key(fits_format, files="fF", size=1, kind=kind))
+    files = pool.make("k7q00", "c1a", 12345, WHEN, pointing_seed=4)
+    header = expected_header(pool, "k7q00", "c1a", 12345, 4)
+    pixels = make_frame(pool.key.frame, pool.key.camera, seed=pool.templates[0].seed).pixels
+    text = header_text(header)
+    factor = small_bin_factor(pixels.shape, pool.key.camera.small_size)
+    small = fits_bytes(*bin_frame(pixels, header, factor), fits_format) if factor > 1 else None
+    large = fits_bytes(pixels, header, fits_format, text=text)
+    expected = [small or large, large]
+    got = [bytes(f.data) for f in files]
+    if fits_format == "bz2":
+        expected, got = [bz2.decompress(e) for e in expected], [bz2.decompress(g) for g in got]
+    assert got == expected
 
 
 def test_exposures_cycle_through_distinct_frames(pool: FramePool) -> None:
@@ -116,12 +139,12 @@ def test_fresh_frames_are_drawn_as_up_draws_them() -> None:
                                    123.456789012345, 1e-7, 2400000.5 + 61000.123456789, 89.99999])
 @pytest.mark.parametrize("comment", ["", "a comment", "[deg] a long comment " * 4])
 def test_card_images_are_astropys(value: object, comment: str) -> None:
-    """What header.py gets: the comment cut to fit after astropy's value (astropy cuts the rest)."""
+    """What header.py writes and the pool stamps: the comment cut to fit after astropy's value."""
     room = 80 - len(fits.Card("KEY", value).image.rstrip()) - 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)  # "comment will be truncated": that is the rule
         expected = fits.Card("KEY", value, comment[:room] if room > 0 else "").image
-    assert card_image("KEY", value, comment).decode() == expected
+    assert card_image("KEY", value, comment) == expected
 
 
 def test_card_offsets_skip_data_that_looks_like_a_card() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from astropy.coordinates import Angle
@@ -107,21 +108,55 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
 def make_header_text(spec: ExposureSpec, frame: Frame, observation: Observation) -> bytes:
     """The `.txt` of `make_header(spec, frame, observation)`, written directly (cards.py):
     products uses this text for the `.txt` and the FITS cards, and parses it once for the rest."""
+    return header_block(header_card_images(spec, frame, observation)).encode("ascii")
+
+
+@dataclass(frozen=True)
+class FrameMeasures:
+    """What the header measures from the pixels (IMG*, SEPSKY, FWHM*, NSTARS).
+
+    Measuring is most of a header's cost and depends on the pixels alone (never on the names,
+    the time or the pointing), so a caller that writes many headers for one frame (the load
+    pool) measures once and passes this to `header_card_images`.
+    """
+
+    stats: ImageStats
+    stars: StarStats
+
+
+def measure_frame(spec: ExposureSpec, frame: Frame) -> FrameMeasures:
+    """The pixel measurements `make_header` writes for `frame` (as its own cards measure them)."""
+    stats = image_statistics(frame.pixels)
+    return FrameMeasures(stats, _star_stats(spec, frame, stats))
+
+
+def header_card_images(
+    spec: ExposureSpec, frame: Frame, observation: Observation, *, measured: FrameMeasures | None = None
+) -> list[str]:
+    """Every 80-character card of `make_header_text`, in order, HISTORY included, without END.
+
+    With `measured` (from `measure_frame` of the same pixels) the pixels are not read again,
+    only their shape, so the cards of another exposure of the same frame cost no measuring:
+    the load pool writes each exposure's cards this way and stamps those that changed, so what
+    it stamps is this very code's output and cannot drift from `make_header`.
+    """
     site_style = spec.header_style == "site"
-    cards = _site_cards(spec, frame, observation, site_style=site_style)
+    cards = _site_cards(spec, frame, observation, site_style=site_style,
+                        measured=measured or measure_frame(spec, frame))
     if not site_style:
         cards = _with_default_cards(cards, spec, frame, observation)
     cards += _provenance_keys(spec, frame)
     images = [card_image(key, value, comment) for key, value, comment in cards]
     images += [history_image(line) for line in history_lines(spec, frame.params)]
-    return header_block(images).encode("ascii")
+    return images
 
 
 def _site_cards(
-    spec: ExposureSpec, frame: Frame, observation: Observation, *, site_style: bool
+    spec: ExposureSpec, frame: Frame, observation: Observation, *, site_style: bool, measured: FrameMeasures
 ) -> list[tuple[str, object, str]]:
     """Every keyword of a real site's header, in the site's order (post_exposure_subprocess.py,
-    then photometry_process.py), with this frame's values."""
+    then photometry_process.py), with this frame's values; `measured` are its pixels' (only the
+    pixels' shape is read here)."""
     camera, site = spec.camera, spec.site_profile
     height, width = frame.pixels.shape
     kind = spec.frame.kind
@@ -137,8 +172,7 @@ def _site_cards(
     look_east = hour_angle < 0
     focal = ARCSEC_PER_RADIAN * camera.pixel_size / 1000.0 / scale  # mm
     aperture = focal / camera.f_ratio
-    stats = image_statistics(frame.pixels)
-    stars = _star_stats(spec, frame, stats)
+    stats, stars = measured.stats, measured.stars
     imagetyp = SITE_IMAGETYP[kind] if site_style else IMAGETYP[kind]
     obstype = SITE_IMAGETYP[kind] if site_style else OBSTYPE[kind]
     length: object = float(stack_length) if site_style else stack_length
