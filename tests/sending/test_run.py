@@ -85,3 +85,19 @@ def test_run_start_and_reopen_hold_the_journal_until_closed(server: LoopbackServ
         result = again.settle(again.send())
     assert result.exit_code == ExitCode.OK
     assert sorted(int(k.split("-")[3]) for k in server.objects) == [1] * len(FILES)
+
+
+def test_one_exposure_starts_no_generator_process_and_more_start_no_more_than_they_use() -> None:
+    """A pool's forkserver and imports are start-up a one-exposure run never gets back."""
+    assert sending_run.workers_for(2, 1) == 0
+    assert sending_run.workers_for(2, 0) == 0
+    assert sending_run.workers_for(2, 3) == 2
+    assert sending_run.workers_for(4, 2) == 2
+    assert sending_run.workers_for(0, 50) == 0
+    assert sending_run.workers_for(1, None) == 1
+
+
+def test_a_one_exposure_run_is_made_in_the_runs_own_process(server: LoopbackServer) -> None:
+    wanted = request(server.url, repeat=1)
+    with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
+        assert started.settings.workers == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import socket
+import ssl
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -355,3 +356,21 @@ def test_a_site_with_no_images_has_no_highest_number(
         server.latest_images["new"] = rows
     with PhotonRanchClient(server.url, timeout=FAST_TIMEOUT) as client:
         assert client.highest_file_number("new", "cam1") is None
+
+
+def test_every_upload_thread_shares_one_verifying_tls_context() -> None:
+    """Loading the CA bundle once per thread was start-up a run paid for even over plain http."""
+    client = PhotonRanchClient("http://127.0.0.1:9")
+    contexts = []
+
+    def remember() -> None:
+        contexts.append(client._http._transport._pool._ssl_context)
+
+    threads = [threading.Thread(target=remember) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
+    assert len(contexts) == 3 and all(c is contexts[0] for c in contexts)
+    assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname

@@ -272,7 +272,7 @@ class Run:
                 s3_directory=destination.s3_directory,
                 info_channel=destination.info_channel,
                 concurrency=concurrency_for(sending, record.options),
-                workers=min(sending.workers, wanted if wanted is not None else defaults.WORKERS),
+                workers=workers_for(sending.workers, wanted),
                 rate=sending.rate,
                 duration=request.duration,
                 keep_files=request.out_dir is not None,
@@ -313,7 +313,7 @@ class Run:
                 s3_directory=record.s3_directory,
                 info_channel=record.info_channel,
                 concurrency=concurrency_for(sending, record.options),
-                workers=min(sending.workers, to_make),
+                workers=workers_for(sending.workers, to_make),
                 rate=sending.rate,
                 keep_files=record.out_dir is not None,
                 keep_truth=record.out_dir is not None and record.options.truth,
@@ -409,6 +409,21 @@ def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> Plann
         time=parse_time(entry.time) if entry.time is not None else None,
     )
     return PlannedBlock(block, entry.numbers, seed=entry.seed, now=dt.datetime.fromisoformat(entry.now))
+
+
+def workers_for(requested: int, exposures: int | None) -> int:
+    """Generator processes worth starting for `exposures` (None: a timed run, no bound).
+
+    A process pool costs a forkserver and a worker that imports numpy and astropy (~0.5 s of
+    a run's start-up) and pays off only when two exposures can be drawn while others upload:
+    one exposure (or none) is made in the run's own process, which imports them once instead
+    of paying a second process to import them.
+    """
+    if exposures is None:
+        return min(requested, defaults.WORKERS)
+    if exposures <= 1:
+        return 0
+    return min(requested, exposures)
 
 
 def concurrency_for(sending: SendOptions, options: BatchOptions) -> int:

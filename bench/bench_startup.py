@@ -1,0 +1,70 @@
+"""A run's fixed cost: a 1-exposure `up` into a `serve` that is already running (goal < 1.5 s).
+
+What a user pays before the first file leaves is imports, worker processes, asking the site for
+its highest number, and the local site. A `serve` started once and left running takes the site's
+own start-up out, as on a real site, so what is left is `up`'s: the whole process, wall time,
+from exec to exit. Alternating rounds with the pieces it is made of (the interpreter alone, the
+command line's import, `up -h`) show where it goes; medians and ranges, since the machine is shared.
+
+    python -m bench startup [--rounds 7] [--camera sq768] [--files hjtfF]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_upload import _served
+from send_test_images import paths
+
+MAIN = "import sys; from send_test_images.cli import main; sys.exit(main())"
+GOAL_S = 1.5
+
+
+def _timed(command: list[str]) -> float:
+    """Wall seconds of one whole process, start-up included; a failure stops the bench."""
+    started = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[3:])} exited {done.returncode}: {done.stderr.strip()}")
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench startup")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--camera", default="sq768")
+    parser.add_argument("--files", default="hjtfF")
+    args = parser.parse_args(argv)
+    cpus = set(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        home = Path(tmp)
+        os.environ[paths.HOME_ENV] = str(home)
+        with _served(home / "site", cpus) as api_url:
+            kinds = {
+                "python -c pass": [sys.executable, "-c", "pass"],
+                "import the command line": [sys.executable, "-c", "import send_test_images.cli"],
+                "up -h": [sys.executable, "-c", MAIN, "up", "-h"],
+                "up -r 1 (whole run)": [sys.executable, "-c", MAIN, "up", "--api", api_url, "--inst", "boot",
+                                        "--camera", args.camera, "-f", args.files, "-r", "1"],
+            }
+            times: dict[str, list[float]] = {name: [] for name in kinds}
+            _timed(kinds["up -r 1 (whole run)"])  # warm the page cache and the site's first numbers
+            for _ in range(args.rounds):
+                for name, command in kinds.items():
+                    times[name].append(_timed(command))
+    print(f"{args.rounds} alternating rounds, camera {args.camera}, files {args.files}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    for name, values in times.items():
+        print(f"  {name:28s} median {statistics.median(values):.3f} s "
+              f"(range {min(values):.3f}-{max(values):.3f})")
+    whole = statistics.median(times["up -r 1 (whole run)"])
+    print(f"1-exposure up: {whole:.2f} s (goal < {GOAL_S} s): {'met' if whole < GOAL_S else 'NOT met'}")
+    return 0 if whole < GOAL_S else 1
