@@ -31,6 +31,19 @@ def started(run_id: str = "r1") -> Journal:
     return j
 
 
+@pytest.mark.parametrize("trim", [None, 3, 12, 30])
+def test_the_count_of_exposures_never_made_is_the_length_of_their_list(trim: int | None) -> None:
+    with Journal.create(record("r2")) as j:
+        for block in (range(20, 26), range(1, 4), range(10, 15)):  # blocks, not in number order
+            j.add_plan(block, seed=11, now=NOW, time=None)
+        for number in (1, 2, 11, 14, 21, 25):
+            j.add_exposure(number, files(number))
+        if trim is not None:
+            j.trim(trim)
+    state = journal.read("r2")
+    assert state.count_ungenerated() == len(state.ungenerated())
+
+
 def test_a_run_owes_what_it_reserved_until_each_file_is_marked_sent() -> None:
     with started() as j:
         j.add_exposure(5, files(5))
