@@ -5,8 +5,9 @@ both read these names, so `-h` can never promise a default the code does not use
 caller gets the same run as the command line with no flags. Only the standard library is
 imported here: `send-test-images -h` reads this module and must stay fast and free of numpy.
 
-The exposure modules keep their own constants for library callers that build an
-`ExposureSpec` by hand (tests/cli/test_defaults.py checks the ones the CLI shares agree).
+`ExposureSpec`, `FrameSpec`, the camera and site profiles and the client read their defaults
+from here too, so a library caller building a spec by hand gets the same values
+(tests/cli/test_options.py checks they agree).
 """
 
 from __future__ import annotations

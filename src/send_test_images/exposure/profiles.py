@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from send_test_images import defaults
 from send_test_images.errors import UsageError
 
 
@@ -107,8 +108,8 @@ SITES: dict[str, SiteProfile] = {
     )
 }
 
-DEFAULT_CAMERA = "sq4k"
-DEFAULT_SITE = "tst"
+DEFAULT_CAMERA = defaults.CAMERA
+DEFAULT_SITE = defaults.SITE
 
 
 def get_camera(name: str = DEFAULT_CAMERA, **overrides: object) -> CameraProfile:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.table import Table
 
+from send_test_images import defaults
 from send_test_images.errors import UsageError
 from send_test_images.exposure.options import MAX_EXPTIME, MAX_SEEING, MIN_SEEING
 from send_test_images.exposure.profiles import CameraProfile
@@ -20,17 +21,15 @@ from send_test_images.exposure.synth.sky import SKY_BRIGHTNESS, ZEROPOINTS
 FRAME_KINDS = ("light", "bias", "dark", "flat")
 IMAGE_KINDS = ("sky", "perlin")
 
-DEFAULT_KIND = "light"
-DEFAULT_IMAGE = "sky"
-DEFAULT_EXPTIME = 30.0  # seconds
-DEFAULT_FILTER = "L"
-DEFAULT_SEEING_FWHM = 2.5  # arcsec
+DEFAULT_KIND = defaults.FRAME
+DEFAULT_IMAGE = defaults.IMAGE
+DEFAULT_EXPTIME = defaults.EXPTIME  # seconds
+DEFAULT_FILTER = defaults.FILTER
+DEFAULT_SEEING_FWHM = defaults.SEEING  # arcsec
 DEFAULT_FLAT_LEVEL = 0.58  # fraction of full well at the optical centre of a flat
 DEFAULT_STAR_DENSITY = 3000.0  # stars per square degree brighter than the reference magnitude
 DEFAULT_CLOUDS = 0.04  # relative amplitude of thin cloud structure on the sky; 0 is clear
 
-MAX_SEEING_FWHM = MAX_SEEING
-MIN_SEEING_FWHM = MIN_SEEING
 SKY_BRIGHTNESS_RANGE = (10.0, 30.0)  # mag/arcsec^2: full moon in twilight .. darker than space
 FLAT_LEVEL_RANGE = (0.01, 1.0)  # fraction of full well
 MAX_CLOUDS = 1.0
@@ -86,7 +85,7 @@ def check_spec(spec: FrameSpec, camera: CameraProfile) -> None:
     _check_range("exposure time", spec.exptime, 0.0, MAX_EXPTIME, "seconds")
     if spec.kind == "light" and spec.exptime <= 0:
         raise UsageError(f"exposure time {spec.exptime!r} is not allowed for a light: use > 0 s")
-    _check_range("seeing FWHM", spec.seeing_fwhm, MIN_SEEING_FWHM, MAX_SEEING_FWHM, "arcsec")
+    _check_range("seeing FWHM", spec.seeing_fwhm, MIN_SEEING, MAX_SEEING, "arcsec")
     if spec.sky_brightness is not None:
         _check_range("sky brightness", spec.sky_brightness, *SKY_BRIGHTNESS_RANGE, "mag/arcsec^2")
     _check_range("flat level", spec.flat_level, *FLAT_LEVEL_RANGE, "of full well")
