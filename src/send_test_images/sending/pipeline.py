@@ -171,8 +171,6 @@ class Pipeline:
         self._unreachable_in_a_row = 0
         self._breaker_lock = threading.Lock()
         self._per_thread = threading.local()
-        self._pending_numbers: deque[int] = deque()
-        """The numbers of the exposures being made, in the order of their futures."""
 
     # -- the main thread ------------------------------------------------------------------
 
@@ -215,8 +213,7 @@ class Pipeline:
         workers = self.settings.workers
         pool = _make_pool(workers) if workers > 0 else None
         ahead = max(1, workers * AHEAD_PER_WORKER)
-        pending: deque[Future[spool.SpooledExposure]] = deque()
-        self._pending_numbers.clear()
+        pending: deque[tuple[int, Future[spool.SpooledExposure]]] = deque()  # (number, its making)
         try:
             exhausted = False
             while True:
@@ -227,13 +224,12 @@ class Pipeline:
                     if spec is None:
                         exhausted = True
                     else:
-                        pending.append(self._submit(pool, spec))
-                        self._pending_numbers.append(spec.number)
+                        pending.append((spec.number, self._submit(pool, spec)))
                 if not pending:
                     return
-                spec_number = self._pending_numbers.popleft()
+                spec_number, making = pending.popleft()
                 try:
-                    made = pending.popleft().result()
+                    made = making.result()
                 except BrokenProcessPool as exc:
                     raise GenerationError(WORKERS_DIED) from exc
                 except SendTestImagesError:
@@ -246,11 +242,11 @@ class Pipeline:
                     _discard(made.files)
                     return
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-            for future in pending:  # made, but never journaled: nothing owes them
+            for _, future in pending:  # made, but never journaled: nothing owes them
                 if future.done() and not future.cancelled() and future.exception() is None:
                     _discard(future.result().files)
 
