@@ -96,6 +96,16 @@ HEADER_COLUMNS = (
 )
 
 
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """The keys that start with `prefix` are exactly those from the first value up to the second.
+
+    Asked as a range, SQLite walks the primary-key index; `substr(key, 1, n) = prefix` read every
+    row of `objects`, once per card on each poll of the observe page. Keys are ASCII (validate.py),
+    so the bound is the prefix with its last character moved up by one.
+    """
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 @dataclass(frozen=True)
 class ObjectRecord:
     """One stored S3 object as recentuploads reports it."""
@@ -197,9 +207,7 @@ class SiteDB:
 
     def object_keys(self, prefix: str) -> list[str]:
         """Every stored key that starts with `prefix` (compared exactly: no LIKE wildcards)."""
-        rows = self._query(
-            "SELECT key FROM objects WHERE substr(key, 1, ?) = ? ORDER BY key", (len(prefix), prefix)
-        )
+        rows = self._query("SELECT key FROM objects WHERE key >= ? AND key < ? ORDER BY key", _prefix_range(prefix))
         return [row["key"] for row in rows]
 
     def expired_objects(self, now_s: float) -> list[ObjectRecord]:
@@ -450,8 +458,8 @@ class SiteDB:
                 "SELECT last FROM number_reservations WHERE site = ? AND inst = ?", (site, inst)
             ).fetchone()
             stored = conn.execute(
-                "SELECT MAX(CAST(substr(key, ?, 8) AS INTEGER)) FROM objects WHERE substr(key, 1, ?) = ?",
-                (number_at, len(prefix), prefix),
+                "SELECT MAX(CAST(substr(key, ?, 8) AS INTEGER)) FROM objects WHERE key >= ? AND key < ?",
+                (number_at, *_prefix_range(prefix)),
             ).fetchone()[0]
             numbers = rules.next_numbers(count, after=after, reserved=row["last"] if row else 0, stored=stored or 0)
             if numbers is not None:
