@@ -8,10 +8,11 @@ smartstack folded into one card showing its highest SSTKNUM frame and the stack'
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
+
+from send_test_images.localsite.headertext import to_float
 
 NOT_A_STACK = ("", "no")
 """SMARTSTK of a frame that is not part of a smartstack (protocol §5: sites write `no`)."""
@@ -30,16 +31,8 @@ def file_url(key: str) -> str:
 def _int(value: Any) -> int | None:
     """A header number as the web UI reads it (JS parseInt): `5`, `'5'` and a real site's float
     SSTKLEN `5.0` are all 5; anything else is None."""
-    text = str(value).strip()
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return int(number) if math.isfinite(number) else None
+    number = to_float(str(value))
+    return int(number) if number is not None else None
 
 
 def stack_id(header: dict[str, str]) -> str | None:
