@@ -118,13 +118,9 @@ def send_new(request: RunRequest, *, observe: Observer = ignore) -> RunResult:
         return run.settle(run.send())
 
 
-def unfinished_runs() -> list[str]:
-    """Every journaled run that still owes something, oldest first."""
-    return [r for r in journal_mod.list_runs() if not journal_mod.read(r).finished]
-
-
 def unfinished_runs_or_skip(observe: Observer) -> list[str]:
-    """`unfinished_runs`, except that a journal that cannot be read is told (`RunSkipped`), not raised."""
+    """Every journaled run that still owes something, oldest first; a journal that cannot be read
+    is told (`RunSkipped`), not raised."""
     owing = []
     for one in journal_mod.list_runs():
         try:
@@ -380,11 +376,6 @@ class Run:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def replan(options: BatchOptions, state: RunState) -> dict[int, ExposureSpec]:
-    """The specs of every journaled plan, exactly as first planned (same numbers, seeds, times)."""
-    return {spec.number: spec for spec in replan_numbers(options, state, state.iter_numbers())}
 
 
 def replan_numbers(options: BatchOptions, state: RunState, numbers: Iterable[int]) -> Iterator[ExposureSpec]:
