@@ -32,6 +32,8 @@ class SiteDone:
 
     api_url: str
     owned: bool
+    data: Path | None = None
+    """The data folder the user chose (--data), so "run serve" can name it; None: the default."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,13 @@ class RunResult:
     interrupted: bool
     target_down: str | None = None
     """Set when the run stopped early because the target could not be reached: the last error."""
+    exposures_unsent: int = 0
+    """Exposures made (journaled) with at least one file still owed."""
+
+    @property
+    def exposures_left(self) -> int:
+        """Exposures not wholly sent: made with files owed, or not made yet."""
+        return self.exposures_unsent + self.exposures_not_made
 
     @property
     def owes(self) -> bool:
