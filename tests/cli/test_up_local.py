@@ -17,6 +17,7 @@ import pytest
 from astropy.io import fits
 
 from send_test_images.exposure.naming import parse
+from send_test_images.invocation import command
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import numbering
 
@@ -109,7 +110,10 @@ def test_up_with_the_default_local_api_starts_a_site_whose_data_persists(tmp_pat
     data = tmp_path / "site"
     code, out, err = run("up", *SMALL, "-s", "cli6", "-f", "hj", "--data", str(data))
     assert code == 0, err
-    assert "started a local Photon Ranch at http://127.0.0.1:" in out
+    # said before the seconds it takes, not only after; and where to look at them afterwards
+    assert out.splitlines()[0] == f"starting a local Photon Ranch in {data} (no serve is running on it)…"
+    assert "started a local Photon Ranch at http://127.0.0.1:" in out.splitlines()[1]
+    assert f"{command('serve', '--data', str(data))}`" in out.splitlines()[-1]
     (base,) = {parse(k.split("/", 1)[1]).base for k in sent_keys(out)}
     with LocalSite.start(data) as site:
         assert wait_for(lambda: latest(site.api_url, "cli6", base), "the image after a restart")

@@ -29,6 +29,7 @@ from send_test_images.sending.events import (
     SendingStopped,
     SiteDone,
     SiteStarted,
+    SiteStarting,
 )
 from send_test_images.sending.summary import format_summary
 
@@ -57,6 +58,8 @@ class TextView:
     def __call__(self, event: Event) -> None:
         out, err = self.out, self.err
         match event:
+            case SiteStarting(data_dir):
+                self._say(f"starting a local Photon Ranch in {data_dir} (no serve is running on it)…", flush=True)
             case SiteStarted(api_url):
                 self._say(f"started a local Photon Ranch at {api_url} for this run "
                           f"(`{command('serve')}` keeps one running)", flush=True)

@@ -20,6 +20,13 @@ from send_test_images.sending.summary import RunStats
 
 
 @dataclass(frozen=True)
+class SiteStarting:
+    """`local` has no site running on its data folder: one is being started (it takes seconds)."""
+
+    data_dir: Path
+
+
+@dataclass(frozen=True)
 class SiteStarted:
     """`local` had no site running on its data folder, so one was started for this run."""
 
@@ -161,8 +168,8 @@ class RunOwes:
 
 
 Event = (
-    SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | RunSkipped | NothingToResume | SendingStarted
-    | SendingStopped | FileSent | FileFailed | RunSettled | RunOwes
+    SiteStarting | SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | RunSkipped | NothingToResume
+    | SendingStarted | SendingStopped | FileSent | FileFailed | RunSettled | RunOwes
 )
 
 Observer = Callable[[Event], None]

@@ -50,6 +50,7 @@ from send_test_images.sending.events import (
     SendingStopped,
     SiteDone,
     SiteStarted,
+    SiteStarting,
     ignore,
 )
 from send_test_images.sending.journal import FileEntry, Journal, RunState
@@ -80,7 +81,10 @@ def connect(target: str, data: Path | None, observe: Observer = ignore) -> Itera
         return
     from send_test_images.localsite import LocalSite  # late: starting a site is the only use
 
-    site = LocalSite.connect_or_start(local_site_dir(data))
+    folder = local_site_dir(data)
+    if LocalSite.connect(folder) is None:  # starting weed and the API takes seconds: say so first
+        observe(SiteStarting(folder))
+    site = LocalSite.connect_or_start(folder)
     try:
         if site.owned:
             observe(SiteStarted(site.api_url))
