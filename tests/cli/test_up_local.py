@@ -7,6 +7,7 @@ the process itself (`python up.py`, an unguarded calling script).
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from astropy.io import fits
 
 from send_test_images.exposure.naming import parse
+from send_test_images.invocation import command
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import numbering
 
@@ -108,7 +110,10 @@ def test_up_with_the_default_local_api_starts_a_site_whose_data_persists(tmp_pat
     data = tmp_path / "site"
     code, out, err = run("up", *SMALL, "-s", "cli6", "-f", "hj", "--data", str(data))
     assert code == 0, err
-    assert "started a local Photon Ranch at http://127.0.0.1:" in out
+    # said before the seconds it takes, not only after; and where to look at them afterwards
+    assert out.splitlines()[0] == f"starting a local Photon Ranch in {data} (no serve is running on it)…"
+    assert "started a local Photon Ranch at http://127.0.0.1:" in out.splitlines()[1]
+    assert f"{command('serve', '--data', str(data))}`" in out.splitlines()[-1]
     (base,) = {parse(k.split("/", 1)[1]).base for k in sent_keys(out)}
     with LocalSite.start(data) as site:
         assert wait_for(lambda: latest(site.api_url, "cli6", base), "the image after a restart")
@@ -153,3 +158,26 @@ def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_si
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("send-test-images: error: a generation worker process died")
     assert "if __name__ == '__main__':" in lines[0]
+
+
+def test_two_runs_in_a_row_follow_each_other_in_time_instead_of_interleaving(local_site: LocalSite) -> None:
+    # Each run used to end "now": the second one (3 x 35 s) began a minute before the first ended,
+    # and the page, sorted by capture time, shuffled the two.
+    def run_once() -> list[str]:
+        code, out, err = run("up", *SMALL, "-s", "seq1", "-f", "hj", "-r", "3", "--api", local_site.api_url)
+        assert code == 0, err
+        bases = sorted({parse(key.removeprefix("data/")).base for key in sent_keys(out)})
+        wait_for(lambda: all(latest(local_site.api_url, "seq1", base) for base in bases), "the run to be listed")
+        return bases
+
+    def clock(bases: list[str]) -> list[tuple[float, float]]:
+        rows = [latest(local_site.api_url, "seq1", base) for base in bases]
+        return [(row["capture_date"] / 1000, row["capture_date"] / 1000 + row["exposure_time"])
+                for row in rows if row is not None]
+
+    first, second = clock(run_once()), clock(run_once())
+    assert len(first) == len(second) == 3
+    assert max(end for _, end in first) < min(start for start, _ in second)
+    # and it is still a sequence taken at the camera's pace, not squeezed: 30 s + 5 s apart
+    starts = sorted(start for start, _ in first + second)
+    assert all(later - earlier >= 35 - 0.01 for earlier, later in itertools.pairwise(starts))

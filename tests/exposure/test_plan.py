@@ -9,7 +9,7 @@ import pytest
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.options import BatchOptions
-from send_test_images.exposure.plan import plan
+from send_test_images.exposure.plan import DEFAULT_OVERHEAD, plan, run_start
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.synth import make_frame
 
@@ -62,3 +62,13 @@ def test_smartstack_frames_share_pointing_and_stars_but_not_noise() -> None:
 def test_bad_options_fail_while_planning(options: BatchOptions, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         plan(options, range(1, 1 + options.count), seed=1, now=NOW)
+
+
+def test_a_run_ends_now_unless_that_would_overlap_the_sites_newest_exposure() -> None:
+    now = dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC)
+    cadence = dt.timedelta(seconds=35)
+    ends_now = now - cadence * 2
+    assert run_start(3, cadence, now, None) == ends_now
+    assert run_start(3, cadence, now, ends_now - dt.timedelta(seconds=10)) == ends_now  # nothing in the way
+    newest_end = now - dt.timedelta(seconds=20)  # the previous run's last exposure ended 20 s ago
+    assert run_start(3, cadence, now, newest_end) == newest_end + dt.timedelta(seconds=DEFAULT_OVERHEAD)

@@ -14,6 +14,7 @@ import pytest
 
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
+from send_test_images.invocation import command
 from send_test_images.sending import journal
 from send_test_images.sending.journal import Journal
 from send_test_images.sending.records import RunRecord
@@ -82,7 +83,7 @@ def test_resume_of_the_broken_run_by_its_id_fails_with_one_line_and_the_hint(ser
     assert code == ExitCode.FAILED
     [line] = err.strip().splitlines()
     assert line.startswith("send-test-images: error: ") and any(why in line for why in BROKEN)
-    assert line.endswith(f"send the rest with: send-test-images resume {broken}")
+    assert line.endswith(f"send the rest with: {command('resume', broken)}")
 
 
 def test_resume_skips_a_journal_with_a_line_missing_keys_with_one_line(server: LoopbackServer) -> None:

@@ -21,6 +21,7 @@ import pytest
 from send_test_images.errors import JournalError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
+from send_test_images.invocation import command
 from send_test_images.sending import journal
 from send_test_images.sending.journal import FileEntry, Journal
 from send_test_images.sending.records import RunRecord
@@ -118,7 +119,7 @@ def test_a_spool_that_fills_up_ends_up_with_one_line_and_the_resume_hint(small_h
         [line] = err.strip().splitlines()
         assert line.startswith("send-test-images: error: ")
         assert "No space left on device" in line
-        run_id = line.rsplit("send the rest with: send-test-images resume ", 1)[1]
+        run_id = line.rsplit(f"send the rest with: {command('resume')} ", 1)[1]
         with contextlib.suppress(FileNotFoundError):
             (small_home / "filler").unlink()
 

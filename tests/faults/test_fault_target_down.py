@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from send_test_images.exitcodes import ExitCode
+from send_test_images.invocation import command
 from send_test_images.localsite import LocalSite
 from send_test_images.sending import journal
 
@@ -54,7 +55,7 @@ def test_a_dead_s3_stops_the_run_with_one_line_and_resume_sends_everything(tmp_p
         assert ran.code == ExitCode.FAILED
         last = ran.err.strip().splitlines()[-1]
         assert last.startswith("send-test-images: stopped: the target is down (")
-        assert last.endswith(f"send them with: send-test-images resume {ran.run_id}")
+        assert last.endswith(f"resume with: {command('resume', ran.run_id)}")
         from send_test_images.sending.pipeline import BREAKER_FAILURES  # here: fail, not error, before the fix
 
         summary = json.loads(report.read_text())
@@ -64,7 +65,9 @@ def test_a_dead_s3_stops_the_run_with_one_line_and_resume_sends_everything(tmp_p
         state = journal.read(ran.run_id)
         assert len(state.exposures) < REPEAT // 4  # generation stopped, not 40 exposures made
         assert state.files_left() + len(state.ungenerated()) * len(FILES) == REPEAT * len(FILES)  # all owed
-        assert f"{state.files_left()} file(s) not sent and {len(state.ungenerated())} exposure(s)" in last
+        owed = (f"{len(state.unsent()) + len(state.ungenerated())} of {REPEAT} exposure(s) not sent ("
+                f"{state.files_left()} file(s) made and waiting, {len(state.ungenerated())} exposure(s) not made yet)")
+        assert owed in last
     finally:
         site.stop()
 

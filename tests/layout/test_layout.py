@@ -1,7 +1,8 @@
 """The folder listing is the design: each group imports only the groups below it, and no module
 imports itself back through another (no import circles), found by reading every module's imports.
 
-    errors, exitcodes, paths, defaults      the base: imported by everything, importing nothing of ours
+    errors, exitcodes, paths, defaults,
+    invocation                              the base: imported by everything, importing nothing of ours
     exposure/                               pure: a spec -> the bytes of its files
     localsite/                              the local Photon Ranch; knows exposure's names, not the sender
     sending/                                a run: numbers, journal, pipeline, HTTP client; starts a
@@ -21,7 +22,7 @@ import pytest
 PACKAGE = "send_test_images"
 ROOT = Path(__file__).resolve().parents[2] / "src" / PACKAGE
 
-BASE = {"", "errors", "exitcodes", "paths", "defaults"}
+BASE = {"", "errors", "exitcodes", "paths", "defaults", "invocation"}
 ALLOWED = {
     "base": {"base"},
     "exposure": {"base", "exposure"},

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from send_test_images.exitcodes import ExitCode
+from send_test_images.invocation import command
 from send_test_images.localsite import LocalSite
 from send_test_images.localsite.s3server import DEFAULT_BUCKET
 from send_test_images.sending import journal
@@ -140,7 +141,7 @@ def test_s3_killed_and_restarted_mid_run_then_resume_loses_nothing(tmp_path: Pat
             api.upstream, s3.upstream = site.api_url, site.s3_url
 
             assert first.code == ExitCode.FAILED
-            assert f"send them with: send-test-images resume {first.run_id}" in first.err
+            assert f"resume with: {command('resume', first.run_id)}" in first.err
             assert 0 < len(s3.stored()) < 12 * len(FILES)
 
             again = resume(first.run_id)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from send_test_images.exitcodes import ExitCode
+from send_test_images.invocation import command
 from send_test_images.sending import journal, spool
 from send_test_images.sending.journal import JournalError
 
@@ -46,7 +47,8 @@ def test_a_refused_file_is_reported_kept_and_sent_by_resume_alone(server: Loopba
 
     assert first.code == ExitCode.FAILED
     assert "FAILED" in first.out and "403 AccessDenied: Access Denied by a test" in first.out
-    assert f"1 file(s) not sent; send them with: send-test-images resume {first.run_id}" in first.err
+    hint = f"resume with: {command('resume', first.run_id)}"
+    assert f"1 of 2 exposure(s) not sent (1 file(s) made and waiting); {hint}" in first.err
     owed = journal.read(first.run_id).unsent()
     assert [len(files) for files in owed.values()] == [1]
     [entry] = next(iter(owed.values()))

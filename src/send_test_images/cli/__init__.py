@@ -27,16 +27,65 @@ from send_test_images.exposure.options import (
     MIN_SEEING,
 )
 from send_test_images.exposure.presets import PRESETS
+from send_test_images.invocation import PROG, program
 from send_test_images.sending.options import MAX_DURATION, MAX_TIMEOUT, MIN_RATE
 
 MAX_PORT = 65_535
-
-PROG = "send-test-images"
 
 FILES_HELP = (
     "files to send per exposure, any of: h = header .txt (level 00), j = preview 10.jpg, "
     "t = thumbnail 11.jpg, f = small FITS (level 10, ~768 px), F = large FITS (level 00, full frame)"
 )
+
+
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "up": (
+        ("one exposure of every file to the local site (started for the run if no serve is running)",
+         "up"),
+        ("20 small exposures, header and preview only, also kept in ./frames",
+         "up -r 20 --camera sq768 -f hj --out frames"),
+        ("what a site running ptr-observatory sends, one a minute for an hour",
+         "up --like ptr-observatory --rate 0.0167 --duration 3600"),
+        ("five flats in R to a serve on port 8000", "up -r 5 --frame flat --filter R --api http://127.0.0.1:8000"),
+    ),
+    "serve": (
+        ("the local Photon Ranch on a free port; open the observe page it prints", "serve"),
+        ("on a fixed port, with its data in ./site-data", "serve --port 8000 --data site-data"),
+    ),
+    "resume": (
+        ("send what every interrupted or failed run still owes", "resume"),
+        ("one run, to a site that moved to port 8001",
+         "resume 20261130T190626Z-tst-271ff3 --api http://127.0.0.1:8001"),
+    ),
+    "make": (
+        ("three exposures' files into ./generated, nothing sent", "make -r 3"),
+        ("a smartstack of 5 small frames with their truth catalogues",
+         "make -ss 5 --camera sq768 --truth --out stack"),
+    ),
+    "load": (
+        ("50 simulated site cameras for ten minutes against a running serve, no web UI",
+         "load --headless -u 50 -r 5 -t 10m --host http://127.0.0.1:8000"),
+    ),
+}
+"""What a newcomer types first, per command: shown in `-h` (a test parses every line)."""
+
+
+def examples(*commands: str, first_only: bool = False) -> str:
+    """The examples section of a help page, with commands as they work from here (`./dev up` ...)."""
+    lines = ["examples:"]
+    for name in commands:
+        for what, words in EXAMPLES[name][:1] if first_only else EXAMPLES[name]:
+            lines += [f"  # {what}", f"  {program()} {words}"]
+    return "\n".join(lines)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's layout, except that text with line breaks (the examples) is kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,22 +98,23 @@ class _Parser(argparse.ArgumentParser):
 def _add_sending_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """Options shared by `up` and `resume`: how hard to push and what to tell afterwards."""
     g = p.add_argument_group("how to send")
-    g.add_argument("--concurrency", type=argtypes.whole_number("concurrency"), default=None,
+    g.add_argument("--concurrency", type=argtypes.whole_number("concurrency"), default=None, metavar="N",
                    help=f"uploads in flight at once (default: {defaults.CONCURRENCY}); 1 with --like "
                    "ptr-observatory: one stream, first in first out, as a site sends")
-    g.add_argument("--workers", type=argtypes.whole_number("workers", minimum=0), default=defaults.WORKERS,
+    g.add_argument("--workers", type=argtypes.whole_number("workers", minimum=0), default=defaults.WORKERS, metavar="N",
                    help="processes generating exposures; 0 = in this process (default: one per CPU)")
     g.add_argument("--rate", type=argtypes.above_zero("rate", "exposures per second", lowest=MIN_RATE,
                                                           lowest_text="1/86400 (one a day)"), default=None,
+                   metavar="PER_SECOND",
                    help="send at most this many exposures per second, for steady load (default: as fast as "
                    "possible)")
-    g.add_argument("--report", type=argtypes.report_file, default=None,
+    g.add_argument("--report", type=argtypes.report_file, default=None, metavar="FILE.json",
                    help="also write the final summary (counts, throughput, latency percentiles, errors) "
-                   "as JSON to this file")
+                   "as JSON to this file; its folder must exist (default: none)")
     g.add_argument("--timeout", type=argtypes.above_zero("timeout", "seconds", highest=MAX_TIMEOUT),
-                   default=defaults.TIMEOUT,
+                   default=defaults.TIMEOUT, metavar="SECONDS",
                    help=f"seconds before a silent connection counts as failed (default: {defaults.TIMEOUT:g})")
-    g.add_argument("--retries", type=argtypes.whole_number("retries", minimum=0), default=defaults.RETRIES,
+    g.add_argument("--retries", type=argtypes.whole_number("retries", minimum=0), default=defaults.RETRIES, metavar="N",
                    help="extra tries for a failure that may pass (timeouts, 5xx, SlowDown) "
                    f"(default: {defaults.RETRIES})")
     return g
@@ -78,62 +128,68 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
                    "running LCOGT/ptr-observatory (files hj, data type EX, a 900-px-high JPG, camera "
                    "qhy600, its header spelling, clock smartstack ids, --concurrency 1); flags given "
                    "explicitly still win (default: none)")
-    g.add_argument("-s", "--site", default=defaults.SITE,
+    g.add_argument("-s", "--site", default=defaults.SITE, metavar="CODE",
                    help=f"site code, 3-6 letters or digits (default: {defaults.SITE})")
-    g.add_argument("--inst", default=defaults.INST,
+    g.add_argument("--inst", default=defaults.INST, metavar="NAME",
                    help=f"instrument (camera) name in file names (default: {defaults.INST})")
     g.add_argument(
-        "-dt", "--data_type", "--data-type", dest="data_type", default=None,
+        "-dt", "--data_type", "--data-type", dest="data_type", default=None, metavar="LETTERS",
         help="data type letters, uppercased: e -> E; EX, EP (experimental), EF (focus) "
         f"(default: {defaults.DATA_TYPE})",
     )
-    g.add_argument("-f", "--files", default=None,
+    g.add_argument("-f", "--files", default=None, metavar="LETTERS",
                    help=f"{FILES_HELP} (default: {defaults.FILES}, or the --like preset's)")
     g.add_argument(
-        "-r", "--repeat", type=argtypes.whole_number("repeat", maximum=MAX_EXPOSURES), default=None,
+        "-r", "--repeat", type=argtypes.whole_number("repeat", maximum=MAX_EXPOSURES), default=None, metavar="N",
         help=f"number of exposures (data sets) to generate (default: {defaults.REPEAT}; with --duration, a cap, "
         "default none)",
     )
     g.add_argument(
-        "-ss", "--smartstack", type=argtypes.whole_number("smartstack"), default=defaults.SMARTSTACK,
+        "-ss", "--smartstack", type=argtypes.whole_number("smartstack"), default=defaults.SMARTSTACK, metavar="N",
         help="frames per smartstack; each frame gets its own file number and SMARTSTK/SSTKNUM/"
         f"SSTKLEN headers; 1 = no smartstack (default: {defaults.SMARTSTACK})",
     )
     g.add_argument("--seed", type=argtypes.whole_number("seed", minimum=0, maximum=MAX_SEED), default=None,
+                   metavar="N",
                    help="same seed -> identical pixels (default: a fresh random seed, recorded in the header)")
     g.add_argument("--camera", default=None,
                    help="camera profile: sq4k (4096 px), sq1k (1024 px), sq768 (768 px), qhy600 "
                    f"(9576x6388, the --like ptr-observatory camera) (default: {defaults.CAMERA})",
                    choices=("sq4k", "sq1k", "sq768", "qhy600"))
-    g.add_argument("--size", type=argtypes.sensor_size, default=None,
-                   help="WIDTHxHEIGHT of the sensor in pixels, overriding the camera profile (e.g. 2048x1536)")
-    g.add_argument("--pixel-scale", default=None,
+    g.add_argument("--size", type=argtypes.sensor_size, default=None, metavar="WxH",
+                   help="WIDTHxHEIGHT of the sensor in pixels, overriding the camera profile (e.g. 2048x1536) "
+                   "(default: the camera's)")
+    g.add_argument("--pixel-scale", default=None, metavar="ARCSEC",
                    type=argtypes.number_in("pixel scale", "arcsec per pixel", MIN_PIXEL_SCALE, MAX_PIXEL_SCALE),
-                   help="arcsec per pixel, overriding the camera profile (sets the WCS and the star sizes)")
+                   help="arcsec per pixel, overriding the camera profile (sets the WCS and the star sizes) "
+                   "(default: the camera's)")
     g.add_argument("--image", choices=("sky", "perlin"), default=defaults.IMAGE,
                    help="sky = stars on a realistic sky; perlin = the original smooth blobs "
                    f"(default: {defaults.IMAGE})")
     g.add_argument("--frame", choices=("light", "bias", "dark", "flat"), default=defaults.FRAME,
                    help=f"frame type, written to IMAGETYP/OBSTYPE (default: {defaults.FRAME})")
     g.add_argument("--exptime", type=argtypes.at_least_zero("exposure time", highest=MAX_EXPTIME),
-                   default=defaults.EXPTIME,
+                   default=defaults.EXPTIME, metavar="SECONDS",
                    help=f"exposure time in seconds (default: {defaults.EXPTIME:g}; a bias is read out as 0 s)")
-    g.add_argument("--filter", default=defaults.FILTER,
+    g.add_argument("--filter", default=defaults.FILTER, metavar="NAME",
                    help=f"filter name from the camera's filter set (default: {defaults.FILTER})")
-    g.add_argument("--time", type=argtypes.iso_time, default=None,
-                   help="DATE-OBS of the first exposure, UTC, ISO 8601 (default: now)")
+    g.add_argument("--time", type=argtypes.iso_time, default=None, metavar="ISO_TIME",
+                   help="DATE-OBS of the first exposure, UTC, ISO 8601, e.g. 2026-11-24T05:30:00 (default: the run "
+                   "ends now, or, with up, starts right after the site's newest exposure if that is later)")
     g.add_argument("--fits-format", choices=("fz", "bz2"), default=defaults.FITS_FORMAT,
-                   help="fz = Rice tile-compressed .fits.fz (today's layout); bz2 = .fits.bz2 (the older one)")
+                   help="fz = Rice tile-compressed .fits.fz (today's layout); bz2 = .fits.bz2 (the older one) "
+                   f"(default: {defaults.FITS_FORMAT})")
     g.add_argument("--truth", action="store_true",
                    help="also write a truth catalogue of the injected stars next to the frame (with --out)")
-    g.add_argument("--user", default=defaults.USER, help="USERNAME written to the header")
+    g.add_argument("--user", default=defaults.USER, metavar="NAME",
+                   help=f"USERNAME/USERID written to the header (default: {defaults.USER})")
     g.add_argument("--seeing", type=argtypes.number_in("seeing", "arcsec", MIN_SEEING, MAX_SEEING),
-                   default=defaults.SEEING,
+                   default=defaults.SEEING, metavar="ARCSEC",
                    help=f"seeing FWHM of the stars in arcsec (default: {defaults.SEEING:g})")
     g.add_argument("--cosmic-rays", action="store_true", help="add cosmic-ray hits, more for longer exposures")
     g.add_argument("--satellite", action="store_true", help="add a satellite trail across the frame")
     g.add_argument(
-        "--location", type=argtypes.location, default=None,
+        "--location", type=argtypes.location, default=None, metavar="LAT,LON[,ELEV]",
         help="LAT,LON[,ELEV] of the site (deg N, deg E, m; write --location=-30.2,... for the south), "
         "overriding its profile; sets the pointing and ALTITUDE/AZIMUTH/AIRMASS; the profile's time zone "
         f"is kept (default: the site's profile, else the {defaults.SITE} site's)",
@@ -142,80 +198,86 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=PROG,
+        prog=PROG, formatter_class=_Formatter, epilog=examples(*EXAMPLES, first_only=True),
         description="Generate realistic observatory exposures and send them through the Photon "
         "Ranch upload path, by default into a local Photon Ranch on this machine.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    with_examples = {"formatter_class": _Formatter}
 
     up = sub.add_parser(
-        "up", help="generate exposures and upload them (the original up.py)",
+        "up", help="generate exposures and upload them (the original up.py)", epilog=examples("up"), **with_examples,
         description="Generate exposures and upload each file with the two-step Photon Ranch "
         "routine (POST {API}/upload for a presigned POST, then the multipart POST to S3).",
     )
     _add_exposure_options(up)
     g = up.add_argument_group("where to send")
     g.add_argument(
-        "--api", type=argtypes.api, default=None,
+        "--api", type=argtypes.api, default=None, metavar="TARGET",
         help="local (the embedded local site), test, dev, prod (https://api.photonranch.org/"
         "{test,dev,api}: all write to the LIVE bucket), or a URL; also $SEND_TEST_IMAGES_API "
         f"(default: {defaults.API})",
     )
-    g.add_argument("-s3", "--s3dir", type=argtypes.s3_directory, default=defaults.S3_DIRECTORY,
+    g.add_argument("-s3", "--s3dir", type=argtypes.s3_directory, default=defaults.S3_DIRECTORY, metavar="DIR",
                    help=f"S3 directory: data, info-images or allsky (default: {defaults.S3_DIRECTORY})")
-    g.add_argument("-c", "--channel", type=argtypes.channel, default=None,
+    g.add_argument("-c", "--channel", type=argtypes.channel, default=None, metavar="N",
                    help=f"info-image channel 1, 2 or 3 (only with -s3 info-images) (default: {defaults.CHANNEL})")
-    g.add_argument("--out", type=argtypes.folder("out"), default=None,
-                   help="also keep the generated files in this folder")
+    g.add_argument("--out", type=argtypes.folder("out"), default=None, metavar="DIR",
+                   help="also keep the generated files in this folder (default: none: each file is removed once "
+                   "sent)")
     g.add_argument("--dry-run", action="store_true", help="generate and name the files, send nothing")
-    g.add_argument("--data", type=argtypes.folder("data"), default=None,
+    g.add_argument("--data", type=argtypes.folder("data"), default=None, metavar="DIR",
                    help="data folder of the local site (default: the user data directory)")
     g = _add_sending_options(up)
     g.add_argument("--duration", type=argtypes.above_zero("duration", "seconds", highest=MAX_DURATION), default=None,
-                   help="keep sending for this many seconds instead of a count (-r caps it)")
+                   metavar="SECONDS",
+                   help="keep sending for this many seconds instead of a count (-r caps it) (default: none: send "
+                   "-r exposures)")
 
     resume = sub.add_parser(
-        "resume", help="send what an interrupted or failed run did not send",
+        "resume", help="send what an interrupted or failed run did not send", epilog=examples("resume"),
+        **with_examples,
         description="Every exposure of a run is journaled before it is sent. This sends exactly "
         "the files the journal says are not sent yet (making exposures the run never got to), "
         "to the same API (or --api) and under the same names and numbers. A file whose answer was "
         "lost (a dropped 204, a kill) is sent again, to the same key with the same bytes.",
     )
-    resume.add_argument("run_id", nargs="?", default=None,
+    resume.add_argument("run_id", nargs="?", default=None, metavar="RUN_ID",
                         help="the run to finish, as printed by `up` (default: every unfinished run)")
     g = _add_sending_options(resume)
-    g.add_argument("--api", type=argtypes.api, default=None,
+    g.add_argument("--api", type=argtypes.api, default=None, metavar="TARGET",
                    help="send the run here instead of where it was sent (the site moved, e.g. to another port): "
                    "local, test, dev, prod or a URL; needs RUN_ID, and later resumes go there too "
                    "(default: the API the run used)")
 
     make = sub.add_parser(
-        "make", help="write a data set to a folder without sending it",
+        "make", help="write a data set to a folder without sending it", epilog=examples("make"), **with_examples,
         description="Generate exposures and write their files to a folder; nothing is sent. "
         "File numbers are not reserved: names start at --number.",
     )
     _add_exposure_options(make)
-    make.add_argument("--out", type=argtypes.folder("out"), default=defaults.MAKE_OUT,
+    make.add_argument("--out", type=argtypes.folder("out"), default=defaults.MAKE_OUT, metavar="DIR",
                       help=f"folder to write to (default: ./{defaults.MAKE_OUT})")
     make.add_argument("--number", type=argtypes.whole_number("number", minimum=0), default=defaults.MAKE_NUMBER,
-                      help=f"file number of the first exposure (default: {defaults.MAKE_NUMBER})")
+                      metavar="N", help=f"file number of the first exposure (default: {defaults.MAKE_NUMBER})")
     make.add_argument("--from-header", type=argtypes.header_file, default=None, metavar="FILE",
                       help="remake one sent exposure, byte for byte, from its header alone: its .txt, "
-                      ".fits.fz or .fits.bz2; every option but --out is taken from the header")
+                      ".fits.fz or .fits.bz2; every option but --out is taken from the header (default: none)")
 
     serve = sub.add_parser(
-        "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C",
+        "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C", epilog=examples("serve"),
+        **with_examples,
         description="Run a local Photon Ranch on this machine: a real S3 server, the upload and "
         "read API, and ingestion into SQLite. Data persists in --data.",
     )
-    serve.add_argument("--host", default=defaults.SERVE_HOST,
+    serve.add_argument("--host", default=defaults.SERVE_HOST, metavar="ADDRESS",
                        help=f"address to bind (default: {defaults.SERVE_HOST}; anything else exposes it to the "
                        "network)")
     serve.add_argument("--port", type=argtypes.whole_number("port", minimum=0, maximum=MAX_PORT),
-                       default=defaults.SERVE_PORT,
-                       help="API port (default: a free port, printed on start)")
-    serve.add_argument("--data", type=argtypes.folder("data"), default=None,
+                       default=defaults.SERVE_PORT, metavar="N",
+                       help="API port, 0 = a free one (default: a free port, printed on start)")
+    serve.add_argument("--data", type=argtypes.folder("data"), default=None, metavar="DIR",
                        help="data folder (default: the user data directory)")
 
     # Every argument after `load` is Locust's (ours are Locust custom arguments, so the master hands

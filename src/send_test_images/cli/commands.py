@@ -150,6 +150,9 @@ def print_load_options(out: TextIO) -> None:
     for argument in ARGUMENTS:
         default = "" if argument.action else f" (default: {argument.default or 'none'})"
         print(f"  {argument.flag:<18}{argument.help}{default}", file=out)
+    from send_test_images.cli import examples
+
+    print(f"\n{examples('load')}", file=out)
 
 
 def run_make_from_header(path: Path, *, out_dir: Path, out: TextIO) -> int:

@@ -8,9 +8,11 @@ per file otherwise).
 
 from __future__ import annotations
 
+import shlex
 from typing import TextIO
 
 from send_test_images.cli.progress import Progress, is_terminal
+from send_test_images.invocation import PROG, command
 from send_test_images.sending.events import (
     Event,
     FileFailed,
@@ -19,6 +21,7 @@ from send_test_images.sending.events import (
     NothingToResume,
     RunOwes,
     RunReopened,
+    RunResult,
     RunSettled,
     RunSkipped,
     RunStarted,
@@ -26,10 +29,19 @@ from send_test_images.sending.events import (
     SendingStopped,
     SiteDone,
     SiteStarted,
+    SiteStarting,
 )
 from send_test_images.sending.summary import format_summary
 
-PROG = "send-test-images"
+
+def owed_text(result: RunResult) -> str:
+    """`188 of 200 exposure(s) not sent (3 file(s) made and waiting, 185 exposure(s) not made yet)`."""
+    planned = result.stats.exposures_planned
+    of = f" of {planned}" if planned is not None else ""
+    parts = [f"{result.files_left} file(s) made and waiting"] if result.files_left else []
+    if result.exposures_not_made:
+        parts.append(f"{result.exposures_not_made} exposure(s) not made yet")
+    return f"{result.exposures_left}{of} exposure(s) not sent ({', '.join(parts)})"
 
 
 class TextView:
@@ -46,12 +58,15 @@ class TextView:
     def __call__(self, event: Event) -> None:
         out, err = self.out, self.err
         match event:
+            case SiteStarting(data_dir):
+                self._say(f"starting a local Photon Ranch in {data_dir} (no serve is running on it)…", flush=True)
             case SiteStarted(api_url):
                 self._say(f"started a local Photon Ranch at {api_url} for this run "
-                          f"(`{PROG} serve` keeps one running)", flush=True)
-            case SiteDone(api_url, owned=True):
+                          f"(`{command('serve')}` keeps one running)", flush=True)
+            case SiteDone(api_url, owned=True, data=data):
+                serve = command("serve", *(("--data", shlex.quote(str(data))) if data is not None else ()))
                 self._say(f"the local site stops with this command; to look at the images, run "
-                          f"`{PROG} serve` and open the observe page it prints")
+                          f"`{serve}` and open the observe page it prints")
             case SiteDone(api_url, owned=False):
                 self._say(f"look at them on the observe page: {api_url}/")
             case RunStarted():
@@ -96,18 +111,14 @@ class TextView:
                 for line in format_summary(result.summary):
                     self._say(line)
             case RunOwes(result):
-                left = f"{result.files_left} file(s) not sent" + (
-                    f" and {result.exposures_not_made} exposure(s) not made yet" if result.exposures_not_made else ""
-                )
+                line = f"{owed_text(result)}; resume with: {command('resume', result.run_id)}"
                 if result.target_down is not None:
-                    print(f"{PROG}: stopped: the target is down ({result.target_down}); {left}; "
-                          f"send them with: {PROG} resume {result.run_id}", file=err, flush=True)
-                else:
-                    print(f"{left}; send them with: {PROG} resume {result.run_id}", file=err, flush=True)
+                    line = f"{PROG}: stopped: the target is down ({result.target_down}); {line}"
+                print(line, file=err, flush=True)
 
     def resume_hint(self) -> str:
         """What to type to finish the run this view was showing, or '' when it started none."""
-        return f"{PROG} resume {self.run_id}" if self.run_id else ""
+        return command("resume", self.run_id) if self.run_id else ""
 
     def _say(self, line: str, *, flush: bool = False) -> None:
         print(line, file=self.out, flush=flush)

@@ -73,8 +73,9 @@ class PlannedBlock:
     (tests/faults/test_fault_lazy_planning.py). Building the block checks every option (through
     `template_spec`) and the clock of the whole run (`check_run_dates`).
 
-    Without `--time`, the run ends now (DATE-OBS in the past, like real captures, so a later run
-    sorts after this one); with it, the first exposure starts then. A smartstack's frames share
+    Without `--time`, the run ends now (DATE-OBS in the past, like real captures); with it, the
+    first exposure starts then. `up` gives a block a time of its own (`run_start`) when ending now
+    would overlap the site's newest exposure, so runs in a row never interleave. A smartstack's frames share
     one pointing, exposure time and filter, and carry SMARTSTK/SSTKNUM/SSTKLEN; its id is `stk` +
     the first frame's number, or under a preset with clock ids (`--like ptr-observatory`) the
     first frame's DATE-OBS as `%d%m%y%H%M%S`, digits as a real site's.
@@ -136,6 +137,17 @@ class PlannedBlock:
         """The specs of the `wanted` numbers of this block (ascending), one at a time."""
         for number in wanted:
             yield self.spec(self.numbers.index(number))
+
+
+def run_start(count: int, cadence: dt.timedelta, now: dt.datetime, after: dt.datetime | None) -> dt.datetime:
+    """The first DATE-OBS of a run without --time (pure): it ends `now`, like a night's sequence
+    just taken, unless that would begin before `after` (the end of the newest exposure the site
+    holds); then it starts right after it, as the next exposures of that site would, and may end
+    in the future. Two runs in a row then never interleave on a page sorted by capture time."""
+    ends_now = to_utc(now) - cadence * max(0, count - 1)
+    if after is None:
+        return ends_now
+    return max(ends_now, to_utc(after) + dt.timedelta(seconds=DEFAULT_OVERHEAD))
 
 
 def smartstack_id(template: ExposureSpec, number: int, start: dt.datetime) -> str:

@@ -20,6 +20,13 @@ from send_test_images.sending.summary import RunStats
 
 
 @dataclass(frozen=True)
+class SiteStarting:
+    """`local` has no site running on its data folder: one is being started (it takes seconds)."""
+
+    data_dir: Path
+
+
+@dataclass(frozen=True)
 class SiteStarted:
     """`local` had no site running on its data folder, so one was started for this run."""
 
@@ -32,6 +39,8 @@ class SiteDone:
 
     api_url: str
     owned: bool
+    data: Path | None = None
+    """The data folder the user chose (--data), so "run serve" can name it; None: the default."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,13 @@ class RunResult:
     interrupted: bool
     target_down: str | None = None
     """Set when the run stopped early because the target could not be reached: the last error."""
+    exposures_unsent: int = 0
+    """Exposures made (journaled) with at least one file still owed."""
+
+    @property
+    def exposures_left(self) -> int:
+        """Exposures not wholly sent: made with files owed, or not made yet."""
+        return self.exposures_unsent + self.exposures_not_made
 
     @property
     def owes(self) -> bool:
@@ -152,8 +168,8 @@ class RunOwes:
 
 
 Event = (
-    SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | RunSkipped | NothingToResume | SendingStarted
-    | SendingStopped | FileSent | FileFailed | RunSettled | RunOwes
+    SiteStarting | SiteStarted | SiteDone | RunStarted | RunReopened | NothingOwed | RunSkipped | NothingToResume
+    | SendingStarted | SendingStopped | FileSent | FileFailed | RunSettled | RunOwes
 )
 
 Observer = Callable[[Event], None]

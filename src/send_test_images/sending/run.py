@@ -29,7 +29,7 @@ from send_test_images import defaults, paths
 from send_test_images.errors import JournalError, SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions, parse_time
-from send_test_images.exposure.plan import DEFAULT_OVERHEAD, PlannedBlock, new_seed, template_spec
+from send_test_images.exposure.plan import DEFAULT_OVERHEAD, PlannedBlock, new_seed, run_start, template_spec
 from send_test_images.exposure.presets import get_preset
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import journal as journal_mod
@@ -50,6 +50,7 @@ from send_test_images.sending.events import (
     SendingStopped,
     SiteDone,
     SiteStarted,
+    SiteStarting,
     ignore,
 )
 from send_test_images.sending.journal import FileEntry, Journal, RunState
@@ -80,14 +81,17 @@ def connect(target: str, data: Path | None, observe: Observer = ignore) -> Itera
         return
     from send_test_images.localsite import LocalSite  # late: starting a site is the only use
 
-    site = LocalSite.connect_or_start(local_site_dir(data))
+    folder = local_site_dir(data)
+    if LocalSite.connect(folder) is None:  # starting weed and the API takes seconds: say so first
+        observe(SiteStarting(folder))
+    site = LocalSite.connect_or_start(folder)
     try:
         if site.owned:
             observe(SiteStarted(site.api_url))
         yield site.api_url
         if site.owned:
             site.wait_idle(defaults.INGEST_WAIT)
-        observe(SiteDone(site.api_url, site.owned))
+        observe(SiteDone(site.api_url, site.owned, data))
     finally:
         site.stop()
 
@@ -247,6 +251,7 @@ class Run:
         batch, destination, sending = request.batch, request.destination, request.sending
         with PhotonRanchClient(api_url, timeout=sending.timeout) as client:
             highest = client.highest_file_number(batch.site, batch.inst)
+            after = client.newest_exposure_end(batch.site) if batch.time is None else None
         site_reserves = _site_reservation(api_url, batch, sending.timeout)
         record = RunRecord(
             run_id=journal_mod.new_run_id(batch.site),
@@ -261,7 +266,7 @@ class Run:
         journal = Journal.create(record)
         try:
             blocks = _Blocks(batch, journal, seed=seed, server_highest=highest, duration=request.duration,
-                             cap=request.cap, server=site_reserves)
+                             cap=request.cap, server=site_reserves, not_before=after)
             first = blocks.reserve_first()
             wanted = request.exposures_wanted
             settings = SendSettings(
@@ -349,7 +354,8 @@ class Run:
             last = outcome.last_released if outcome.last_released is not None else state.plans[0].start - 1
             self.journal.trim(last)
             state.trimmed_after = last
-        files_left = state.files_left()
+        unsent = state.unsent()
+        files_left = sum(len(files) for files in unsent.values())
         made_left = state.count_ungenerated()
         if not files_left and not made_left:
             self.journal.mark_done()
@@ -357,10 +363,10 @@ class Run:
                 spool.remove_if_empty(self.spool_dir)
         summary = summarize(
             self.stats, run_id=self.run_id, api_url=self.api_url, files_left=files_left,
-            exposures_not_made=made_left, interrupted=outcome.interrupted,
+            exposures_not_made=made_left, exposures_left=len(unsent) + made_left, interrupted=outcome.interrupted,
         )
         result = RunResult(self.run_id, self.api_url, self.stats, summary, files_left, made_left,
-                           outcome.interrupted, outcome.target_down)
+                           outcome.interrupted, outcome.target_down, exposures_unsent=len(unsent))
         self.observe(RunSettled(result))
         if self.sending.report is not None:
             write_report(self.sending.report, summary)
@@ -460,6 +466,7 @@ class _Blocks:
         duration: float | None,
         cap: int | None,
         server: numbering.ServerReservation | None = None,
+        not_before: dt.datetime | None = None,
     ) -> None:
         self.options = options
         self.journal = journal
@@ -473,6 +480,8 @@ class _Blocks:
         self._planned = 0
         template = template_spec(options, 1, seed=seed)
         self._cadence = dt.timedelta(seconds=template.frame.exptime + DEFAULT_OVERHEAD)
+        self._after = not_before
+        """Without --time: the end of the newest exposure at the site, then of this run's last block."""
 
     def reserve_first(self) -> range:
         self._first = self._reserve()
@@ -483,9 +492,19 @@ class _Blocks:
         if self.left is not None:
             exposures = min(exposures, self.left)
             self.left -= exposures
-        # With --time, block after block continues the run's clock; without, each ends now.
+        # With --time, block after block continues the run's clock; without, each ends now unless
+        # that would overlap what the site already shows (or this run's previous block): then it
+        # starts after it, and that start is journaled so resume plans the same clock.
+        now = dt.datetime.now(dt.UTC)
         start = self.options.time + self._cadence * self._planned if self.options.time else None
         block = replace(self.options, repeat=exposures, time=start)
+        if self.options.time is None:
+            ends_now = run_start(block.count, self._cadence, now, None)
+            begins = run_start(block.count, self._cadence, now, self._after)
+            if begins != ends_now:
+                block = replace(block, time=begins)
+            last = begins + self._cadence * max(0, block.count - 1)
+            self._after = last + self._cadence - dt.timedelta(seconds=DEFAULT_OVERHEAD)
         self._planned += block.count
         numbers = numbering.reserve(
             self.options.site, self.options.inst, block.count, server_highest=self.server_highest,
@@ -493,7 +512,6 @@ class _Blocks:
         )
         seed = self.seed if self._blocks == 0 else new_seed()
         self._blocks += 1
-        now = dt.datetime.now(dt.UTC)
         self.journal.add_plan(numbers, seed=seed, now=now, time=block.time, stream=self.timed)
         return PlannedBlock(block, numbers, seed=seed, now=now)
 

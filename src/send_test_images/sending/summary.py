@@ -57,7 +57,8 @@ class RunStats:
     files_total: int = 0
     exposures_total: int = 0
     exposures_planned: int | None = None
-    """How many exposures the run means to send, when known in advance (for the bar)."""
+    """How many exposures the run means to send, when known in advance (the bar's total, the
+    summary's "12 of 200"); None for a timed run."""
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     files_sent: int = 0
@@ -129,6 +130,7 @@ def summarize(stats: RunStats, **extra: Any) -> dict[str, Any]:
         **extra,
         "exposures_sent": stats.exposures_sent,
         "exposures_total": stats.exposures_total,
+        "exposures_planned": stats.exposures_planned,
         "files_sent": stats.files_sent,
         "files_total": stats.files_total,
         "files_failed": stats.files_failed,
@@ -156,9 +158,12 @@ def _round(value: float | None) -> float | None:
 
 def format_summary(report: dict[str, Any]) -> list[str]:
     """A few lines a person reads at the end of a run."""
+    planned = report.get("exposures_planned")
+    # "of the run's", not "of those made so far": after Ctrl-C at 12 of 200, "12/12" read as done.
+    of = f" of {planned}" if planned is not None else ""
     lines = [
-        f"sent {report['exposures_sent']}/{report['exposures_total']} exposure(s), "
-        f"{report['files_sent']}/{report['files_total']} file(s), {report['bytes_sent'] / MB:.1f} MB "
+        f"sent {report['exposures_sent']}{of} exposure(s), "
+        f"{report['files_sent']}/{report['files_total']} file(s) made, {report['bytes_sent'] / MB:.1f} MB "
         f"in {report['elapsed_s']:.1f} s: {report['exposures_per_s']:.2f} exposures/s, "
         f"{report['mb_per_s']:.2f} MB/s, {report['retries']} retries",
     ]
