@@ -41,10 +41,24 @@ def stack_id(header: dict[str, str]) -> str | None:
     return None if value.lower() in NOT_A_STACK else value
 
 
+def files_of(keys: Iterable[str]) -> list[dict[str, str]]:
+    """The FITS files of an exposure offered for download, by their stored keys."""
+    return [{"name": key.rsplit("/", 1)[-1], "url": file_url(key)}
+            for key in keys if FITS_MARK in key.rsplit("/", 1)[-1]]
+
+
+def keys_prefix(row: dict[str, Any]) -> str:
+    """Where the files of a row's exposure are stored: every key starting with this."""
+    return f"{row['s3_directory']}/{row['base_filename']}-"
+
+
 def make_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    """One image as the page draws it; `keys` are the stored objects of its exposure."""
+    """One image as the page draws it; `keys` are the stored objects of its exposure.
+
+    FWHM and sky level come from the header's FWHMASEC/FWHM/SEPSKY cards, which the real info bar
+    shows (LCOGT/ptr_ui `src/components/ImageDisplay/ImageInfoBar.vue`).
+    """
     header = json.loads(row["header"]) if row.get("header") else {}
-    fits = [key for key in keys if FITS_MARK in key.rsplit("/", 1)[-1]]
     thumbnail_key = row.get("jpg_small_key") or row.get("jpg_medium_key")
     return {
         "base_filename": row["base_filename"],
@@ -62,7 +76,11 @@ def make_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
         "user_id": row.get("user_id"),
         "thumbnail_url": file_url(thumbnail_key) if thumbnail_key else None,
         "jpg_url": file_url(row["jpg_medium_key"]) if row.get("jpg_medium_key") else None,
-        "files": [{"name": key.rsplit("/", 1)[-1], "url": file_url(key)} for key in fits],
+        "directory": row.get("s3_directory"),
+        "fwhm_arcsec": to_float(str(header.get("FWHMASEC", ""))),
+        "fwhm_pixels": to_float(str(header.get("FWHM", ""))),
+        "sky_adu": to_float(str(header.get("SEPSKY", ""))),
+        "files": files_of(keys),
         "smartstack": None,
         "_stack": stack_id(header),
         "_index": _int(header.get("SSTKNUM")),
@@ -110,11 +128,17 @@ def _public(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def strip(
-    rows: list[dict[str, Any]], keys_of: Callable[[str], list[str]], limit: int
+    rows: list[dict[str, Any]], keys_of: Callable[[str], list[str]], limit: int, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """The strip for a site: rows newest first (from `latest_images`) -> at most `limit` cards."""
-    cards = [make_card(row, keys_of(f"{row['s3_directory']}/{row['base_filename']}-")) for row in rows]
-    return fold_smartstacks(cards)[:limit]
+    """The strip for a site: rows newest first -> the cards `offset` to `offset + limit`.
+
+    Folding needs every row up to the page, but only the cards shown need their files listed,
+    so a later page costs one key lookup per card, not per row read.
+    """
+    shown = fold_smartstacks([make_card(row, ()) for row in rows])[offset:offset + limit]
+    for card in shown:
+        card["files"] = files_of(keys_of(f"{card['directory']}/{card['base_filename']}-"))
+    return shown
 
 
 def info_card(channel: int, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -126,3 +150,8 @@ def info_card(channel: int, row: dict[str, Any] | None) -> dict[str, Any]:
         "base_filename": row["base_filename"] if row else None,
         "jpg_url": file_url(key) if key else None,
     }
+
+
+def single_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """One image on its own (a permalink, an info image, the night's first): no stack folding."""
+    return _public(make_card(row, keys))
