@@ -28,6 +28,8 @@ SEARCH_RADIUS = 6
 PROFILE_RADIUS = 12
 """Pixels out to which the profile is measured; the sky is the median of the outer ring."""
 SKY_RING = (9.0, 12.0)
+CENTROID_RADIUS = 4.0
+CENTROID_PASSES = 3
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,11 @@ class StarProfile:
     peak: float
     """ADU above sky at the brightest pixel."""
     sky: float
+    saturated: bool
+    """Two or more core pixels at the brightest value: the FWHM is then fitted to the wings."""
     fwhm_pixels: float | None
-    """From a Gaussian fitted to the pixels; None when nothing star-like is there."""
+    """From a Gaussian fitted to the pixels; None when nothing star-like is there (no fit, or
+    one wider than the measured radius)."""
     radii: list[float]
     values: list[float]
     width: int
@@ -97,14 +102,19 @@ def star_profile(pixels: np.ndarray, fx: float, fy: float) -> StarProfile:
     peak_row, peak_col = peak_row + r0, peak_col + c0
 
     yy, xx = np.indices(pixels.shape, dtype=np.float32)
-    near = np.hypot(yy - peak_row, xx - peak_col)
-    ring = (near >= SKY_RING[0]) & (near <= SKY_RING[1])
-    sky = float(np.nanmedian(pixels[ring])) if ring.any() else float(np.nanmedian(pixels))
-    core = (near <= 3.0) & np.isfinite(pixels)
-    weights = np.clip(pixels[core] - sky, 0.0, None)
-    total = float(weights.sum())
-    cx = float((xx[core] * weights).sum() / total) if total > 0 else float(peak_col)
-    cy = float((yy[core] * weights).sum() / total) if total > 0 else float(peak_row)
+    top = float(pixels[peak_row, peak_col])
+    cx, cy = float(peak_col), float(peak_row)
+    for _ in range(CENTROID_PASSES):  # from the brightest pixel (one corner of a flat top) inwards
+        near = np.hypot(yy - cy, xx - cx)
+        ring = (near >= SKY_RING[0]) & (near <= SKY_RING[1])
+        sky = float(np.nanmedian(pixels[ring])) if ring.any() else float(np.nanmedian(pixels))
+        core = (near <= CENTROID_RADIUS) & np.isfinite(pixels)
+        weights = np.clip(pixels[core] - sky, 0.0, None)
+        total = float(weights.sum())
+        if total <= 0:
+            break
+        cx, cy = float((xx[core] * weights).sum() / total), float((yy[core] * weights).sum() / total)
+    saturated = int(np.count_nonzero(pixels[core] >= top)) >= 2
 
     distance = np.hypot(yy - cy, xx - cx)
     inside = (distance < PROFILE_RADIUS) & np.isfinite(pixels)
@@ -113,9 +123,10 @@ def star_profile(pixels: np.ndarray, fx: float, fy: float) -> StarProfile:
     counts = np.bincount(rings, minlength=PROFILE_RADIUS)
     values = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
     radii = np.arange(len(values)) + 0.5
-    peak = float(pixels[peak_row, peak_col]) - sky
-    fwhm = gaussian_fwhm(distance[inside], pixels[inside] - sky)
-    return StarProfile(x=cx, y=cy, peak=peak, sky=sky, fwhm_pixels=fwhm,
+    fitted = inside & (pixels < top) if saturated else inside  # a flat top is no Gaussian: fit the wings
+    fwhm = gaussian_fwhm(distance[fitted], pixels[fitted] - sky)
+    return StarProfile(x=cx, y=cy, peak=top - sky, sky=sky, saturated=saturated,
+                       fwhm_pixels=fwhm if fwhm is not None and fwhm < PROFILE_RADIUS else None,
                        radii=[float(r) for r in radii], values=[float(v) for v in values],
                        width=cols, height=rows)
 

@@ -86,12 +86,15 @@
   }
 
   function drawStrip() {
+    // only an image that arrives while one looks at the same view is "new", not a page turned to
+    const sameView = strip.dataset.view === feedUrl();
+    strip.dataset.view = feedUrl();
     const order = [];
     for (const card of list) {
       let li = thumbs.get(card.base_filename);
       if (!li || li.dataset.signature !== cardSignature(card)) {
         li = makeThumb(card);
-        if (!firstDraw && page === 0 && !filters.toString()) li.classList.add("new");
+        if (!firstDraw && sameView && page === 0 && !filters.toString()) li.classList.add("new");
         thumbs.set(card.base_filename, li);
       }
       li.classList.toggle("selected", card.base_filename === selected);
@@ -316,7 +319,7 @@
     const numbers = {
       fwhm: star.fwhm_pixels == null ? "no star here" : `${star.fwhm_pixels.toFixed(2)} px`,
       peak: `${Math.round(star.peak)} ADU above sky`,
-      sky: `${Math.round(star.sky)} ADU`,
+      sky: `${Math.round(star.sky)} ADU around the star`,
       centre: `x ${star.x.toFixed(1)}, y ${star.y.toFixed(1)} (FITS, from 0)`,
     };
     for (const [field, value] of Object.entries(numbers)) {
@@ -470,10 +473,13 @@
 
   async function poll() {
     clearTimeout(pollTimer);
+    const url = feedUrl();
     try {
-      const answer = await fetch(feedUrl(), { cache: "no-store" });
+      const answer = await fetch(url, { cache: "no-store" });
       const text = await answer.text();
-      if (answer.status === 400) {
+      if (url !== feedUrl()) {
+        // the filters or page changed while this was on its way: its answer is stale
+      } else if (answer.status === 400) {
         $("filter-error").textContent = text;
         setStatus(`filters refused: ${text}`, "down");
       } else if (!answer.ok) {
@@ -481,6 +487,7 @@
       } else {
         $("filter-error").textContent = "";
         apply(JSON.parse(text));
+        strip.dataset.query = url.split("?")[1] || "";
       }
     } catch (error) {
       setStatus(`cannot reach the local site (${error.message})`, "down");
