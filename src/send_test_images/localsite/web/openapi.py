@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from send_test_images.exposure import naming
-from send_test_images.localsite import rules, validate
+from send_test_images.localsite import imagequery, rules, validate
 from send_test_images.localsite.web.context import PRESIGN_EXPIRES_S, ApiContext
 
 OPENAPI_VERSION = "3.0.3"
@@ -327,7 +327,18 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/site/{site}/observe": {"get": {"parameters": [SITE],
                                              "responses": {"200": HTML, "400": BAD_INPUT}}},
             "/site/{site}/observe.json": {"get": {
-                "parameters": [SITE],
+                "parameters": [
+                    SITE,
+                    *({"name": name, "in": "query", "required": False,
+                       "description": "UTC, YYYY-MM-DD[THH:MM[:SS]] (what the page's form sends)",
+                       "schema": {"type": "string", "format": "date-time"}} for name in ("start", "end")),
+                    *({"name": name, "in": "query", "required": False, "schema": STRING}
+                      for name in ("filter", "user", "filename")),
+                    *({"name": name, "in": "query", "required": False, "schema": {"type": "number", "minimum": 0}}
+                      for name in ("exposure_min", "exposure_max")),
+                    {"name": "page", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": imagequery.MAX_PAGE}},
+                ],
                 "responses": {"200": _json("what the observe page draws", {
                     "type": "object", "required": ["site", "sites", "has_data", "cards", "info", "page",
                                                     "has_older", "first_of_night"]}),
