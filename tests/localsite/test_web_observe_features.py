@@ -192,6 +192,12 @@ def test_filters_narrow_the_strip_and_pages_reach_past_the_newest_48(local_site:
     assert strip_bases(page) == bases[: total - STRIP][::-1]
     assert page.locator("#image-name").inner_text() == bases[total - STRIP - 1]
     assert page.locator("#page-older").is_disabled()
+    page.keyboard.press("ArrowLeft")  # from the first card of page 2 back to the last of page 1
+    page.wait_for_function("() => document.getElementById('page-label').textContent === 'page 1'")
+    page.wait_for_function(f"() => document.getElementById('image-name').textContent === '{bases[total - STRIP]}'")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => document.getElementById('image-name').textContent === '{bases[total - STRIP - 1]}'")
+    assert page.locator("#page-label").inner_text() == "page 2"
 
     def apply(**values: str) -> list[str]:
         """Fill the form as a user does and wait for the strip drawn from exactly that query."""
