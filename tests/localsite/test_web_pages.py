@@ -64,3 +64,15 @@ def test_the_pages_json_filters_refuses_bad_values_and_answers_one_image(local_s
     assert no_fits.status_code == 404 and no_fits.text.startswith(f"No FITS file stored for {base}")
     off_image = httpx.get(f"{api}/site/pgs/image/{base}/star.json", params={"x": "1.5", "y": "0.5"})
     assert off_image.status_code == 400 and off_image.text.startswith("x '1.5' is not allowed")
+
+
+def test_a_value_embedded_in_the_page_cannot_end_its_script(local_site: LocalSite) -> None:
+    api, base = local_site.api_url, "emb-inst-20261123-00000001"
+    evil = "</script><script>window.__owned=1</script>"
+    upload(api, base + "-EX00.txt", make_header_text(DATE_OBS="2030-01-03T00:00:00", CRVAL1=1.0, CRVAL2=2.0,
+                                                     USERNAME=evil))
+    upload(api, base + "-EX10.jpg", make_jpg())
+    wait_for(lambda: httpx.get(f"{api}/site/emb/observe.json").json()["cards"], "the card")
+    page = httpx.get(f"{api}/site/emb/observe").text
+    assert base in page  # the state is embedded ...
+    assert "window.__owned" in page and evil not in page  # ... with its markup escaped
