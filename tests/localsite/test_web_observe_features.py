@@ -293,7 +293,7 @@ def test_fwhm_sky_histogram_and_a_clicked_stars_profile(local_site: LocalSite, p
     box = page.locator("#main-image").bounding_box()
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
     page.wait_for_selector(f'#profile[data-base="{base}"]', timeout=APPEAR_TIMEOUT_MS)
-    assert page.locator("#profile circle.point").count() >= 8
+    assert page.locator("#profile circle.point").count() >= 6  # rings out to at least 6 px
     measured = float(page.locator('#star-numbers dd[data-field="fwhm"]').inner_text().removesuffix(" px"))
     assert 0.6 * float(header["FWHM"]) < measured < 1.6 * float(header["FWHM"])
     assert page.locator('#star-numbers dd[data-field="peak"]').inner_text().endswith("ADU above sky")

@@ -291,9 +291,14 @@
     drawProfile(star, card.base_filename);
   }
 
-  function drawProfile(star, base) {
+  function drawProfile(measured, base) {
+    let star = measured;
     const chart = $("profile");
     const width = 320, height = 160, left = 30, right = 8, top = 8, bottom = 140;
+    // out to four FWHM (at least 6 px): a sharp star's profile is not squeezed against the axis
+    const reach = Math.max(6, 4 * (star.fwhm_pixels || 0));
+    const kept = star.radii.map((r, i) => [r, star.values[i]]).filter(([r]) => r <= reach);
+    star = { ...star, radii: kept.map(([r]) => r), values: kept.map(([, v]) => v) };
     const maxR = Math.max(...star.radii, 1);
     const maxV = Math.max(...star.values, star.peak, 1);
     const x = (r) => left + ((width - left - right) * r) / maxR;
@@ -318,7 +323,7 @@
     chart.dataset.points = String(star.radii.length);
     const numbers = {
       fwhm: star.fwhm_pixels == null ? "no star here" : `${star.fwhm_pixels.toFixed(2)} px`,
-      peak: `${Math.round(star.peak)} ADU above sky`,
+      peak: `${Math.round(star.peak)} ADU above sky${star.saturated ? " (saturated: FWHM from its wings)" : ""}`,
       sky: `${Math.round(star.sky)} ADU around the star`,
       centre: `x ${star.x.toFixed(1)}, y ${star.y.toFixed(1)} (FITS, from 0)`,
     };
