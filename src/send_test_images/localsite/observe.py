@@ -93,7 +93,6 @@ def _stack_fields(header: dict[str, Any]) -> dict[str, Any]:
             "_length": _int(header.get("SSTKLEN"))}
 
 
-STACK_KEYS = ("SMARTSTK", "SSTKNUM", "SSTKLEN")
 _STACK_CARD = re.compile(r'"(SMARTSTK|SSTKNUM|SSTKLEN)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\s]+)')
 """One of the stack's cards in a stored header's JSON text, its value as a JSON literal."""
 
@@ -101,7 +100,8 @@ _STACK_CARD = re.compile(r'"(SMARTSTK|SSTKNUM|SSTKLEN)"\s*:\s*("(?:[^"\\]|\\.)*"
 def _stack_cards(header_json: str | None) -> dict[str, Any]:
     """The stack cards of a stored header, read from its JSON text without parsing all of it:
     a real header has ~270 cards, and a strip reads hundreds of rows per poll only to fold them
-    (this cut a 5000-image site's poll from ~57 to ~15 ms, `./dev bench observe`)."""
+    (figures in bench/README.md, `./dev bench observe`). Keys are matched only where followed by
+    a colon, and JSON escapes every quote inside a string, so a value cannot pose as a key."""
     if not header_json:
         return {}
     return {match[1]: json.loads(match[2]) for match in _STACK_CARD.finditer(header_json)}
