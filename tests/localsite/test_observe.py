@@ -55,3 +55,29 @@ def test_cards_offer_fits_files_for_download_and_link_jpgs_through_the_site() ->
 def test_the_strip_is_capped() -> None:
     rows = [row(f"b{i}", 100 - i) for i in range(10)]
     assert len(strip(rows, lambda prefix: [], limit=4)) == 4
+
+
+def test_stack_cards_read_from_the_header_text_fold_as_the_parsed_header_would() -> None:
+    tricky = 's"1, "SSTKNUM": "9"}'  # a stack id that looks like more cards
+    rows = [row("b3", 30, OBJECT='"SMARTSTK": "x"', SMARTSTK=tricky, SSTKNUM=1, SSTKLEN=2),
+            row("b2", 20, SMARTSTK=tricky, SSTKNUM=0, SSTKLEN=2),
+            row("b1", 10, SMARTSTK="NO")]
+    cards = strip(rows, lambda prefix: [], limit=10)
+    assert [c["base_filename"] for c in cards] == ["b3", "b1"]
+    assert cards[0]["smartstack"] == {"id": tricky, "frame": 1, "length": 2, "frames_arrived": 2}
+    assert cards[1]["smartstack"] is None
+
+
+def test_a_later_page_is_folded_over_every_row_before_it_and_lists_files_of_its_cards_only() -> None:
+    rows = [row(f"b{i}", 100 - i, SMARTSTK="s1" if i in (1, 2) else "no", SSTKNUM=2 - i) for i in range(6)]
+    asked: list[str] = []
+    page = strip(rows, lambda prefix: asked.append(prefix) or [f"{prefix}EX10.fits.fz"], limit=2, offset=2)
+    assert [c["base_filename"] for c in page] == ["b3", "b4"]  # b1+b2 are one card on the first page
+    assert asked == ["data/b3-", "data/b4-"]
+    assert page[0]["files"] == [{"name": "b3-EX10.fits.fz", "url": "/download/data/b3-EX10.fits.fz"}]
+
+
+def test_cards_carry_fwhm_and_sky_from_the_header() -> None:
+    card = make_card(row("b1", 1, FWHMASEC="2.93", FWHM="1.46", SEPSKY="577.0"), [])
+    assert (card["fwhm_arcsec"], card["fwhm_pixels"], card["sky_adu"]) == (2.93, 1.46, 577.0)
+    assert make_card(row("b2", 2), [])["fwhm_arcsec"] is None

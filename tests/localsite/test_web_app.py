@@ -55,6 +55,8 @@ def test_every_route_in_the_table_is_described_or_an_alias() -> None:
 
 def test_every_described_real_route_has_its_trailing_slash_twin() -> None:
     own = {("GET", "/health"), ("GET", "/"), ("GET", "/site/{}/observe"), ("GET", "/site/{}/observe.json"),
-           ("GET", "/download/{}/{}"), ("POST", "/numbers/reserve")}
+           ("GET", "/download/{}/{}"), ("POST", "/numbers/reserve"), ("GET", "/site/{}/image/{}"),
+           ("GET", "/site/{}/image/{}.json"), ("GET", "/site/{}/image/{}/histogram.json"),
+           ("GET", "/site/{}/image/{}/star.json"), ("GET", "/favicon.ico")}
     table = _table()
     assert {(m, p) for m, p in _described() - own if (m, p + "/") not in table} == set()

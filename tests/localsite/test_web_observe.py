@@ -10,15 +10,14 @@ repo root, and the time from the last 204 to the thumbnail in the page in
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from observe_browser import APPEAR_TIMEOUT_MS, ARTIFACTS, browser_page, needs_chromium, screenshot, thumb
 from send_test_images.exposure.products import Product, make_products
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
@@ -26,29 +25,11 @@ from send_test_images.localsite import LocalSite
 from send_test_images.localsite.headertext import parse_header_text
 from send_test_images.sending.client import Uploader
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed: ./dev test installs the test extras"
-)
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 SITE = "web"
 INST = "cam1"
 CAMERA = "sq768"
 STACK_LENGTH = 3
-APPEAR_TIMEOUT_MS = 10_000
-"""Generous bound for a broken run; the page polls every second."""
-VIEWPORT = {"width": 1400, "height": 1000}
-
-pytestmark = [
-    pytest.mark.s3,
-    pytest.mark.skipif(not CHROMIUM.exists() and not shutil.which("chromium"),
-                       reason="Debian's chromium is not installed: ./dev test installs it (apt)"),
-]
+pytestmark = [pytest.mark.s3, needs_chromium]
 
 
 def make_exposure(number: int, *, smartstack: tuple[str, int, int] | None = None) -> list[Product]:
@@ -72,22 +53,7 @@ def header_of(products: list[Product]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def page(local_site: LocalSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport=VIEWPORT,
-        )
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-
-
-def thumb(base: str) -> str:
-    return f'#strip li.thumb[data-base="{base}"]'
+    yield from browser_page(tmp_path_factory)
 
 
 def test_uploads_appear_without_reload_and_open_with_their_header(local_site: LocalSite, page: Any) -> None:
@@ -152,8 +118,7 @@ def test_uploads_appear_without_reload_and_open_with_their_header(local_site: Lo
 
     assert SITE in page.locator("#sites a").all_inner_texts()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "observe.png"), full_page=True)
+    screenshot(page, "observe")
     (ARTIFACTS / "observe-timing.json").write_text(json.dumps(
         {"seconds_from_last_204_to_thumbnail": round(appeared_s, 3), "poll_ms": 1000}, indent=2
     ))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from send_test_images.localsite import headertext, rules
+from send_test_images.localsite.imagequery import ImageQuery
 
 DEFAULT_DB_NAME = "site.sqlite3"
 SCHEMA_VERSION = 1
@@ -104,6 +105,11 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     so the bound is the prefix with its last character moved up by one.
     """
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _like_literal(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern with `ESCAPE '\\'`."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -344,6 +350,45 @@ class SiteDB:
             (*(v for _, v in where), limit),
         )
         return [dict(row) for row in rows]
+
+    def observe_rows(self, query: ImageQuery, limit: int) -> list[dict[str, Any]]:
+        """A site's listed images under `data/` matching the observe page's filters, newest first.
+
+        Plain, bound SQL with one condition per given filter, so it reads the same on SQLite and
+        PostgreSQL: the file name is a case-insensitive substring (`LOWER(...) LIKE ? ESCAPE`),
+        the user is a username or a user id.
+        """
+        conditions = ["site = ?", "s3_directory = 'data'", "jpg_medium_exists = 1"]
+        values: list[Any] = [query.site]
+        for condition, value in (
+            ("capture_date >= ?", query.start_s), ("capture_date <= ?", query.end_s),
+            ("filter_used = ?", query.filter), ("exposure_time >= ?", query.exposure_min),
+            ("exposure_time <= ?", query.exposure_max),
+        ):
+            if value is not None:
+                conditions.append(condition)
+                values.append(value)
+        if query.user is not None:
+            conditions.append("(username = ? OR user_id = ?)")
+            values += [query.user, query.user]
+        if query.filename is not None:
+            conditions.append("LOWER(base_filename) LIKE ? ESCAPE '\\'")
+            values.append("%" + _like_literal(query.filename.lower()) + "%")
+        rows = self._query(
+            f"SELECT * FROM images WHERE {' AND '.join(conditions)} "
+            "ORDER BY capture_date DESC, image_id DESC LIMIT ?",
+            (*values, limit),
+        )
+        return [dict(row) for row in rows]
+
+    def first_between(self, site: str, start_s: float, end_s: float) -> dict[str, Any] | None:
+        """A site's earliest listed image captured in [start_s, end_s): the night's first image."""
+        rows = self._query(
+            "SELECT * FROM images WHERE site = ? AND s3_directory = 'data' AND jpg_medium_exists = 1 "
+            "AND capture_date >= ? AND capture_date < ? ORDER BY capture_date, image_id LIMIT 1",
+            (site, start_s, end_s),
+        )
+        return dict(rows[0]) if rows else None
 
     def fits_names_between(self, site: str, start_s: float, end_s: float, fits_size: str) -> list[str]:
         """`get_files_within_date_range`: file names of a site's images captured in the range.

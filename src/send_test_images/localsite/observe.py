@@ -8,6 +8,7 @@ smartstack folded into one card showing its highest SSTKNUM frame and the stack'
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -41,10 +42,24 @@ def stack_id(header: dict[str, str]) -> str | None:
     return None if value.lower() in NOT_A_STACK else value
 
 
+def files_of(keys: Iterable[str]) -> list[dict[str, str]]:
+    """The FITS files of an exposure offered for download, by their stored keys."""
+    return [{"name": key.rsplit("/", 1)[-1], "url": file_url(key)}
+            for key in keys if FITS_MARK in key.rsplit("/", 1)[-1]]
+
+
+def keys_prefix(row: dict[str, Any]) -> str:
+    """Where the files of a row's exposure are stored: every key starting with this."""
+    return f"{row['s3_directory']}/{row['base_filename']}-"
+
+
 def make_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    """One image as the page draws it; `keys` are the stored objects of its exposure."""
+    """One image as the page draws it; `keys` are the stored objects of its exposure.
+
+    FWHM and sky level come from the header's FWHMASEC/FWHM/SEPSKY cards, which the real info bar
+    shows (LCOGT/ptr_ui `src/components/ImageDisplay/ImageInfoBar.vue`).
+    """
     header = json.loads(row["header"]) if row.get("header") else {}
-    fits = [key for key in keys if FITS_MARK in key.rsplit("/", 1)[-1]]
     thumbnail_key = row.get("jpg_small_key") or row.get("jpg_medium_key")
     return {
         "base_filename": row["base_filename"],
@@ -62,20 +77,46 @@ def make_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
         "user_id": row.get("user_id"),
         "thumbnail_url": file_url(thumbnail_key) if thumbnail_key else None,
         "jpg_url": file_url(row["jpg_medium_key"]) if row.get("jpg_medium_key") else None,
-        "files": [{"name": key.rsplit("/", 1)[-1], "url": file_url(key)} for key in fits],
+        "directory": row.get("s3_directory"),
+        "fwhm_arcsec": to_float(str(header.get("FWHMASEC", ""))),
+        "fwhm_pixels": to_float(str(header.get("FWHM", ""))),
+        "sky_adu": to_float(str(header.get("SEPSKY", ""))),
+        "files": files_of(keys),
         "smartstack": None,
-        "_stack": stack_id(header),
-        "_index": _int(header.get("SSTKNUM")),
-        "_length": _int(header.get("SSTKLEN")),
+        **_stack_fields(header),
     }
 
 
-def fold_smartstacks(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _stack_fields(header: dict[str, Any]) -> dict[str, Any]:
+    """What folding reads of a frame: its stack, its place in it and the stack's length."""
+    return {"_stack": stack_id(header), "_index": _int(header.get("SSTKNUM")),
+            "_length": _int(header.get("SSTKLEN"))}
+
+
+_STACK_CARD = re.compile(r'"(SMARTSTK|SSTKNUM|SSTKLEN)"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\s]+)')
+"""One of the stack's cards in a stored header's JSON text, its value as a JSON literal."""
+
+
+def _stack_cards(header_json: str | None) -> dict[str, Any]:
+    """The stack cards of a stored header, read from its JSON text without parsing all of it:
+    a real header has ~270 cards, and a strip reads hundreds of rows per poll only to fold them
+    (figures in bench/README.md, `./dev bench observe`). Keys are matched only where followed by
+    a colon, and JSON escapes every quote inside a string, so a value cannot pose as a key."""
+    if not header_json:
+        return {}
+    return {match[1]: json.loads(match[2]) for match in _STACK_CARD.finditer(header_json)}
+
+
+def fold_smartstacks(
+    cards: list[dict[str, Any]], build: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Cards newest first with each smartstack shown once, as its highest-SSTKNUM frame.
 
     The stack keeps the place of its newest frame in the strip; its length is SSTKLEN when the
-    header says it, else the number of frames that have arrived so far.
+    header says it, else the number of frames that have arrived so far. `build` turns the
+    frame that is shown into what is returned (default: the card without its `_` fields).
     """
+    build = build or _public
     stacks: dict[str, list[dict[str, Any]]] = {}
     order: list[str | dict[str, Any]] = []
     for card in cards:
@@ -90,11 +131,11 @@ def fold_smartstacks(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     shown = []
     for entry in order:
         if isinstance(entry, dict):
-            shown.append(_public(entry))
+            shown.append(build(entry))
             continue
         frames = stacks[entry]
         top = max(frames, key=lambda c: c["_index"] if c["_index"] is not None else -1)
-        card = _public(top)
+        card = build(top)
         card["smartstack"] = {
             "id": entry,
             "frame": top["_index"] if top["_index"] is not None else 0,
@@ -110,11 +151,21 @@ def _public(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def strip(
-    rows: list[dict[str, Any]], keys_of: Callable[[str], list[str]], limit: int
+    rows: list[dict[str, Any]], keys_of: Callable[[str], list[str]], limit: int, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """The strip for a site: rows newest first (from `latest_images`) -> at most `limit` cards."""
-    cards = [make_card(row, keys_of(f"{row['s3_directory']}/{row['base_filename']}-")) for row in rows]
-    return fold_smartstacks(cards)[:limit]
+    """The strip for a site: rows newest first -> the cards `offset` to `offset + limit`.
+
+    Folding needs every row up to the page, but only what a stack is; so every row is read for
+    that alone, and only the cards shown are made, with one key lookup each.
+    """
+    frames = [{"row": row, **_stack_fields(_stack_cards(row.get("header")))} for row in rows]
+    shown = fold_smartstacks(frames, build=lambda frame: {"row": frame["row"]})[offset:offset + limit]
+    cards = []
+    for entry in shown:
+        card = single_card(entry["row"], keys_of(keys_prefix(entry["row"])))
+        card["smartstack"] = entry.get("smartstack")
+        cards.append(card)
+    return cards
 
 
 def info_card(channel: int, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -126,3 +177,8 @@ def info_card(channel: int, row: dict[str, Any] | None) -> dict[str, Any]:
         "base_filename": row["base_filename"] if row else None,
         "jpg_url": file_url(key) if key else None,
     }
+
+
+def single_card(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """One image on its own (a permalink, an info image, the night's first): no stack folding."""
+    return _public(make_card(row, keys))

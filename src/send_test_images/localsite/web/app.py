@@ -2,8 +2,9 @@
 
 `_routes()` is the one place to read which paths exist, with which methods and handler; the
 handlers live in `api.py` (the real API's routes), `services.py` (the other real services the web
-UI calls: config, status, logs, calendar), `datastream.py` (the live-update websocket) and
-`pages.py` (the observe page). Around them: CORS as the real API answers it (`cors.py`), the
+UI calls: config, status, logs, calendar), `datastream.py` (the live-update websocket),
+`pages.py` (the observe page, its JSON and permalinks) and `pixelviews.py` (its histogram and star
+profile). Around them: CORS as the real API answers it (`cors.py`), the
 body-size limit (`limits.py`), one handler turning `HTTPProblem` into plain text, and the real API
 Gateway's 502 for anything unexpected. Slashes are not redirected: a real client calling a path
 with a trailing slash (the UI's `/fitsheader/{base}/`, a site's `//upload/`) gets the answer
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from send_test_images.localsite.web import api, datastream, pages, services
+from send_test_images.localsite.web import api, datastream, pages, pixelviews, services
 from send_test_images.localsite.web.context import ApiContext
 from send_test_images.localsite.web.cors import Cors
 from send_test_images.localsite.web.limits import BodyLimit
@@ -76,6 +77,11 @@ def _routes() -> list[BaseRoute]:
         Route("/", pages.root, methods=GET),
         Route("/site/{site}/observe", pages.observe_page, methods=GET),
         Route("/site/{site}/observe.json", pages.observe_json, methods=GET),
+        Route("/site/{site}/image/{base_filename}.json", pages.image_json, methods=GET),
+        Route("/site/{site}/image/{base_filename}/histogram.json", pixelviews.histogram_json, methods=GET),
+        Route("/site/{site}/image/{base_filename}/star.json", pixelviews.star_json, methods=GET),
+        Route("/site/{site}/image/{base_filename}", pages.image_page, methods=GET),
+        Route("/favicon.ico", pages.favicon, methods=GET),
         Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static"),
     ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from send_test_images.exposure import naming
-from send_test_images.localsite import rules, validate
+from send_test_images.localsite import imagequery, rules, validate
 from send_test_images.localsite.web.context import PRESIGN_EXPIRES_S, ApiContext
 
 OPENAPI_VERSION = "3.0.3"
@@ -112,6 +112,9 @@ BASE = _path("base_filename", "{site}-{inst}-{YYYYMMDD}-{NNNNNNNN}")
 BAD_INPUT = _plain("a malformed value: the text says which and what is allowed")
 REFUSED = _plain("an unknown s3_directory or info_channel, with the real service's text")
 HTML = {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}
+NO_IMAGE = _plain("no such image at this site")
+PIXEL_ERRORS = {"400": BAD_INPUT, "404": _plain("no such image, or no FITS file stored for it"),
+                "422": _plain("the stored FITS is not a readable image")}
 
 
 def _name_body(ctx: ApiContext) -> dict[str, Any]:
@@ -324,10 +327,46 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/site/{site}/observe": {"get": {"parameters": [SITE],
                                              "responses": {"200": HTML, "400": BAD_INPUT}}},
             "/site/{site}/observe.json": {"get": {
-                "parameters": [SITE],
+                "parameters": [
+                    SITE,
+                    *({"name": name, "in": "query", "required": False,
+                       "description": "UTC, YYYY-MM-DD[THH:MM[:SS]] (what the page's form sends)",
+                       "schema": {"type": "string", "format": "date-time"}} for name in ("start", "end")),
+                    *({"name": name, "in": "query", "required": False, "schema": STRING}
+                      for name in ("filter", "user", "filename")),
+                    *({"name": name, "in": "query", "required": False, "schema": {"type": "number", "minimum": 0}}
+                      for name in ("exposure_min", "exposure_max")),
+                    {"name": "page", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": imagequery.MAX_PAGE}},
+                ],
                 "responses": {"200": _json("what the observe page draws", {
-                    "type": "object", "required": ["site", "sites", "cards", "info"]}),
+                    "type": "object", "required": ["site", "sites", "has_data", "cards", "info", "page",
+                                                    "has_older", "first_of_night"]}),
                     "400": BAD_INPUT},
             }},
+            "/site/{site}/image/{base_filename}": {"get": {
+                "summary": "the observe page opened on one image (its permalink)",
+                "parameters": [SITE, BASE],
+                "responses": {"200": HTML, "400": BAD_INPUT, "404": NO_IMAGE}}},
+            "/site/{site}/image/{base_filename}.json": {"get": {
+                "summary": "one image's card and stored header, data or info image",
+                "parameters": [SITE, BASE],
+                "responses": {"200": _json("the card and header", {
+                    "type": "object", "required": ["card", "header"]}), "400": BAD_INPUT, "404": NO_IMAGE}}},
+            "/site/{site}/image/{base_filename}/histogram.json": {"get": {
+                "summary": "pixel histogram of the image's small FITS, clipped to 0.5-99.5 percent",
+                "parameters": [SITE, BASE],
+                "responses": {"200": _json("the histogram", {
+                    "type": "object", "required": ["low", "high", "counts", "median"]}), **PIXEL_ERRORS}}},
+            "/site/{site}/image/{base_filename}/star.json": {"get": {
+                "summary": "radial profile, FWHM and peak of the star nearest a point of the JPG",
+                "parameters": [SITE, BASE, *({"name": name, "in": "query", "required": True,
+                                               "schema": {"type": "number", "minimum": 0, "maximum": 1}}
+                                              for name in ("x", "y"))],
+                "responses": {"200": _json("the profile", {
+                    "type": "object",
+                    "required": ["x", "y", "peak", "sky", "fwhm_pixels", "radii", "values", "width", "height"]}),
+                    **PIXEL_ERRORS}}},
+            "/favicon.ico": {"get": {"responses": {"308": {"description": "to /static/favicon.svg"}}}},
         },
     }
