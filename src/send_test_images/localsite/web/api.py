@@ -212,10 +212,9 @@ def filtered_images(request: Request) -> Response:
     for name, condition in (("start_date", "capture_date >= ?"), ("end_date", "capture_date <= ?")):
         if name in params:
             where.append((condition, _date_param(name, params[name])))
-    if "filename" in params:
-        where.append(("base_filename GLOB ?", rules.like_to_glob(params["filename"])))
     ctx = context_of(request)
-    packages = [_package(ctx, row) for row in ctx.db.filtered_images(where, MAX_FILTERED)]
+    rows = ctx.db.filtered_images(where, MAX_FILTERED, name_like=params.get("filename"))
+    packages = [_package(ctx, row) for row in rows]
     try:
         folded = package.fold_final_smartstacks(packages)
     except ValueError as exc:  # a digit stack id without a numeric SSTKNUM: the real one fails too
