@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C",
         description="Run a local Photon Ranch on this machine: a real S3 server, the upload and "
-        "read API, and ingestion into SQLite. Data persists in --data.",
+        "read API, and ingestion into SQLite (or PostgreSQL with --db). Data persists in --data.",
     )
     serve.add_argument("--host", default=defaults.SERVE_HOST,
                        help=f"address to bind (default: {defaults.SERVE_HOST}; anything else exposes it to the "

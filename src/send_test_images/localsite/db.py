@@ -272,7 +272,12 @@ def _make_engine(url: URL) -> Engine:
             url, pool_size=DEFAULT_POOL_SIZE, pool_pre_ping=True,
             connect_args={"connect_timeout": DEFAULT_CONNECT_TIMEOUT_S},
         )
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+    except (NoSuchModuleError, ImportError) as exc:
+        raise LocalSiteError(
+            f"cannot use the database {shown(url)}: its driver psycopg is not installed ({exc}): "
+            "use pip install 'send-test-images[postgres]'"
+        ) from exc
+    except ArgumentError as exc:
         raise LocalSiteError(f"cannot use the database {shown(url)}: {exc}") from exc
 
 

@@ -62,8 +62,8 @@ def endpoint_from_env(url: str, bucket: str, env: Mapping[str, str] = os.environ
     access, secret = env.get(ACCESS_KEY_ENV), env.get(SECRET_KEY_ENV)
     if not access or not secret:
         raise LocalSiteError(
-            f"no keys for the S3 endpoint {url}: set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} "
-            "to a key pair that may write its bucket"
+            f"S3 endpoint {url!r} is not allowed without keys: use {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} "
+            "(environment variables) for a key pair that may write its bucket"
         )
     region = next((env[name] for name in REGION_ENVS if env.get(name)), DEFAULT_REGION)
     return S3Endpoint(url.rstrip("/"), bucket, region, S3Credentials(access, secret))
