@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from postgres_server import PostgresServer, find_postgres_bin
@@ -144,3 +145,26 @@ def test_the_serve_command_on_real_engines_prints_them_and_ingests(
         child.wait()
         if child.stdout is not None:
             child.stdout.close()
+
+
+def _cut_sessions(postgres: PostgresServer, database: str) -> None:
+    """End every session on `database` (as a PostgreSQL restart does), from outside the site."""
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (database.rsplit("/", 1)[1],))
+
+
+def test_a_site_whose_database_session_was_cut_takes_its_claim_again_or_says_who_took_it(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    database = postgres.new_database()
+    with LocalSite.start(tmp_path / "first", db=database) as first:
+        _cut_sessions(postgres, database)  # the advisory lock goes with the session
+        assert first.database_taken() is None  # serve's periodic check takes it again
+        with pytest.raises(LocalSiteError, match="already served by"):
+            LocalSite.start(tmp_path / "second", db=database)
+
+        _cut_sessions(postgres, database)
+        with LocalSite.start(tmp_path / "second", db=database) as second:  # got in before the check
+            taken = first.database_taken()
+            assert taken is not None and f"at {second.api_url}" in taken, taken

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -180,6 +181,9 @@ class _Dialect:
     """The real `base_filename.like(pattern)`: case-sensitive, `%`/`_`/backslash escapes."""
 
 
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+"""A `:name` parameter in the SQL below (never a `::` cast, never inside a word)."""
+
 _DIALECT = {
     "sqlite": _Dialect("instr", "GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'", "GLOB"),
     "postgresql": _Dialect("strpos", "~ '^[0-9]{8}$'", "LIKE"),
@@ -311,52 +315,108 @@ class SiteDB:
         sqlite = self.dialect == "sqlite"
         self._lock: contextlib.AbstractContextManager[Any] = threading.Lock() if sqlite else contextlib.nullcontext()
         self._owner: Connection | None = None
+        self._owner_info: dict[str, Any] = {}
+        self._held: Any = None  # SQLite: the one DBAPI connection, checked out for the site's life
+        self._translated: dict[str, str] = {}
         try:
-            with self._tx() as conn:
+            with self._unavailable_as_error(), self._engine.begin() as conn:
+                conn.info["write"] = True
                 METADATA.create_all(conn)
+            if sqlite:
+                self._held = self._engine.raw_connection()
             self._migrate()
         except DatabaseUnavailable as exc:
-            self._engine.dispose()
+            self.close()
             raise LocalSiteError(f"cannot open the database {exc.database} ({exc.reason}): "
                                  "start it, or check --db") from exc
         except BaseException:
-            self._engine.dispose()
+            self.close()
             raise
 
     # --- connections -------------------------------------------------------------------------
+    # The queries run on the DBAPI cursor of a pooled connection: SQLAlchemy parses the URL, pools
+    # and pings connections, knows the dialect and makes the tables; its statement layer
+    # (compiling, result objects, a connection checkout per call) cost 5-50x the query itself on
+    # the per-file path (bench/bench_db.py).
+
+    def _driver_sql(self, sql: str) -> str:
+        """`:name` parameters as the driver takes them: sqlite3 as written, psycopg as `%(name)s`."""
+        translated = self._translated.get(sql)
+        if translated is None:
+            translated = sql if self.dialect == "sqlite" else _PARAMETER.sub(r"%(\1)s", sql)
+            self._translated[sql] = translated
+        return translated
 
     @contextlib.contextmanager
     def _unavailable_as_error(self) -> Iterator[None]:
         """A lost or refused connection becomes `DatabaseUnavailable`, one line naming the database."""
         try:
             yield
-        except DBAPIError as exc:
-            if self.dialect == "sqlite" or not _is_outage(exc):
+        except DBAPIError as exc:  # raised by SQLAlchemy: a checkout, a ping, create_all
+            if self.dialect == "sqlite" or not _is_outage(exc.orig, exc.connection_invalidated):
                 raise
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-            raise DatabaseUnavailable(shown(self.url), reason) from exc
+            raise DatabaseUnavailable(shown(self.url), _first_line(exc.orig or exc)) from exc
+        except Exception as exc:  # raised by the driver on a query
+            dbapi = self._engine.dialect.dbapi
+            if self.dialect == "sqlite" or dbapi is None \
+                    or not isinstance(exc, dbapi.Error) or not _is_outage(exc, False):
+                raise
+            raise DatabaseUnavailable(shown(self.url), _first_line(exc)) from exc
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        """One write transaction, committed on leaving (BEGIN IMMEDIATE on SQLite)."""
-        with self._lock, self._unavailable_as_error(), self._engine.connect() as conn:
-            conn.info["write"] = True
-            with conn.begin():
-                yield conn
+    def _transaction(self, write: bool) -> Iterator[_Cursor]:
+        """A cursor in one transaction: committed on leaving, rolled back on an error.
 
-    def _query(self, sql: str, **params: Any) -> list[sa.RowMapping]:
-        with self._lock, self._unavailable_as_error(), self._engine.connect() as conn:
-            return list(conn.execute(sa.text(sql), params).mappings())
+        SQLite: the held connection under the lock; a write begins IMMEDIATE, a read runs in
+        autocommit (WAL readers never wait). PostgreSQL: a pooled connection per transaction; one
+        that failed is invalidated, so the pool never hands out a dead connection again.
+        """
+        with self._lock, self._unavailable_as_error():
+            if self._held is not None:
+                cursor = self._held.cursor()
+                if write:
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Cursor(cursor, self._driver_sql)
+                except BaseException:
+                    if write:
+                        cursor.execute("ROLLBACK")
+                    raise
+                if write:
+                    cursor.execute("COMMIT")
+                return
+            connection = self._engine.raw_connection()
+            try:
+                yield _Cursor(connection.cursor(), self._driver_sql)
+                connection.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    connection.invalidate()
+                raise
+            finally:
+                connection.close()
+
+    def _tx(self) -> contextlib.AbstractContextManager[_Cursor]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite)."""
+        return self._transaction(write=True)
+
+    def _query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        with self._transaction(write=False) as cursor:
+            return cursor.rows(sql, **params)
 
     @staticmethod
-    def _run(conn: Connection, sql: str, **params: Any) -> sa.CursorResult[Any]:
-        return conn.execute(sa.text(sql), params)
+    def _run(cursor: _Cursor, sql: str, **params: Any) -> _Cursor:
+        return cursor.run(sql, **params)
 
     def close(self) -> None:
         if self._owner is not None:
-            with contextlib.suppress(DBAPIError):
+            with contextlib.suppress(Exception):
                 self._owner.close()
             self._owner = None
+        if self._held is not None:
+            with contextlib.suppress(Exception):
+                self._held.close()
+            self._held = None
         self._engine.dispose()
 
     # --- schema --------------------------------------------------------------------------------
@@ -378,7 +438,7 @@ class SiteDB:
         if version >= SCHEMA_VERSION:
             return
         with self._tx() as conn:
-            for row in self._run(conn, "SELECT image_id, header FROM images WHERE header IS NOT NULL").mappings().all():
+            for row in conn.rows("SELECT image_id, header FROM images WHERE header IS NOT NULL"):
                 pointing = headertext.required_fields(json.loads(row["header"]))
                 if pointing is not None:
                     self._run(conn, "UPDATE images SET right_ascension = :ra WHERE image_id = :id",
@@ -389,7 +449,7 @@ class SiteDB:
                 "WHERE substr(o.key, 1, length(images.s3_directory || '/' || images.base_filename || '-')) "
                 "= images.s3_directory || '/' || images.base_filename || '-'), 0) WHERE capture_date IS NULL",
             )
-            conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.run(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # --- ownership -----------------------------------------------------------------------------
 
@@ -412,7 +472,36 @@ class SiteDB:
                 raise LocalSiteError(held_by_message(shown(self.url), json.loads(held[0]["value"]) if held else {}))
             conn.commit()
         self._owner = conn
+        self._owner_info = owner
         self.set_owner(owner)
+
+    def keep_claim(self) -> str | None:
+        """Take the database's lock again if its session was lost; why not, if another site has it.
+
+        A PostgreSQL restart or a terminated session drops the lock with the session; until it
+        is taken again a second `serve` could start on the same rows. `serve` calls this every few
+        seconds: a live session costs one `SELECT 1`; a lost one is replaced and the lock taken
+        again. None while the claim holds, or while the database is down (the next call retries).
+        """
+        if not self._owner_info:  # never claimed: SQLite, or not started
+            return None
+        if self._owner is not None:
+            try:
+                with self._unavailable_as_error():
+                    self._owner.exec_driver_sql("SELECT 1").close()
+                    self._owner.commit()
+                return None
+            except DatabaseUnavailable:
+                with contextlib.suppress(Exception):
+                    self._owner.close()
+                self._owner = None
+        try:
+            self.claim(self._owner_info)
+        except DatabaseUnavailable:
+            return None
+        except LocalSiteError as exc:
+            return str(exc)
+        return None
 
     def set_owner(self, owner: dict[str, Any]) -> None:
         """Record who serves the database (its URL once it answers); SQLite: nothing to do."""
@@ -432,7 +521,7 @@ class SiteDB:
         with self._tx() as conn:
             self._upsert_object(conn, record)
 
-    def _upsert_object(self, conn: Connection, record: ObjectRecord | None) -> None:
+    def _upsert_object(self, conn: _Cursor, record: ObjectRecord | None) -> None:
         if record is None:
             return
         self._run(
@@ -491,7 +580,7 @@ class SiteDB:
 
     # --- images (the merged row per exposure) ------------------------------------------------
 
-    def _ensure_image(self, conn: Connection, base: str, directory: str, site: str,
+    def _ensure_image(self, conn: _Cursor, base: str, directory: str, site: str,
                       created_s: float | None = None) -> None:
         """The row of an exposure, created on its first file, dated by that file's arrival.
 
@@ -714,15 +803,13 @@ class SiteDB:
             self._run(conn, "INSERT INTO number_reservations (site, inst, last) VALUES (:site, :inst, 0) "
                       "ON CONFLICT (site, inst) DO NOTHING", **camera)
             self._run(conn, "UPDATE number_reservations SET last = last WHERE site = :site AND inst = :inst", **camera)
-            reserved = self._run(
-                conn, "SELECT last FROM number_reservations WHERE site = :site AND inst = :inst", **camera
-            ).scalar_one()
-            stored = self._run(
-                conn,
+            reserved = conn.scalar("SELECT last FROM number_reservations WHERE site = :site AND inst = :inst",
+                                   **camera)
+            stored = conn.scalar(
                 f"SELECT max(CAST({number} AS INTEGER)) FROM objects "
                 f"WHERE key >= :low AND key < :high AND {number} {self._sql.eight_digits}",
                 low=low, high=high,
-            ).scalar()
+            )
             numbers = rules.next_numbers(count, after=after, reserved=reserved, stored=stored or 0)
             if numbers is not None:
                 self._run(conn, "UPDATE number_reservations SET last = :last WHERE site = :site AND inst = :inst",
@@ -730,12 +817,39 @@ class SiteDB:
         return numbers
 
 
-def _is_outage(exc: DBAPIError) -> bool:
-    """A PostgreSQL error that says the server is gone or unreachable, not that a query is wrong."""
-    if exc.connection_invalidated:
+def _is_outage(error: BaseException | None, invalidated: bool) -> bool:
+    """A PostgreSQL error that says the server is gone or unreachable, not that a query is wrong:
+    no SQLSTATE (the connection failed or broke), or class 08 (connection) or 57P (shutdown)."""
+    if invalidated:
         return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith(("08", "57P"))  # connection exception, shutdown
+    sqlstate = getattr(error, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class _Cursor:
+    """A DBAPI cursor that takes `:name` parameters and answers rows as dicts."""
+
+    def __init__(self, cursor: Any, translate: Callable[[str], str]) -> None:
+        self._cursor = cursor
+        self._translate = translate
+
+    def run(self, sql: str, **params: Any) -> _Cursor:
+        self._cursor.execute(self._translate(sql), params)
+        return self
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        self.run(sql, **params)
+        names = [column[0] for column in self._cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        row = self.run(sql, **params)._cursor.fetchone()
+        return row[0] if row else None
 
 
 def held_by_message(database: str, owner: dict[str, Any]) -> str:

@@ -56,6 +56,9 @@ S3_DIED = (
     "to start a new one; the images in {data_dir} are kept."
 )
 """What serve says when its weed is gone (one line, on stderr)."""
+DEFAULT_CLAIM_CHECK_S = 5.0
+"""How often `serve` checks that it still holds its PostgreSQL database's lock."""
+DATABASE_TAKEN = "{problem}; this serve lost its claim while the database was away, so it stops now"
 OPEN_HOST_WARNING = (
     "WARNING: serving on {host}, not only on this machine: anyone who can reach this address can "
     "read and upload images (there is no authentication). Use --host 127.0.0.1 to keep it local."
@@ -159,6 +162,7 @@ class LocalSite:
         self._ingestor: Ingestor | None = None
         self._expirer: Expirer | None = None
         self._s3: S3Server | ExternalS3 | None = None
+        self._db: SiteDB | None = None
 
     # --- starting ----------------------------------------------------------------------------
 
@@ -210,6 +214,7 @@ class LocalSite:
         db = SiteDB(database_url(db_url, self.data_dir), clock=clock)  # before weed: a bad --db costs nothing
         self._parts.append(db)
         db.claim(self._owner())
+        self._db = db
         s3: S3Server | ExternalS3 = S3Server(self.data_dir, host=host, weed=weed) if s3_endpoint is None \
             else ExternalS3(s3_endpoint)
         self._parts.append(s3)
@@ -318,6 +323,12 @@ class LocalSite:
         """
         return self._s3.exit_problem() if self._s3 is not None else None
 
+    def database_taken(self) -> str | None:
+        """Why this site no longer owns its PostgreSQL database (another serve took it while our
+        session was lost), as one line; None while it does, and for SQLite or a site not ours.
+        A lost session's lock is taken again here (`SiteDB.keep_claim`)."""
+        return self._db.keep_claim() if self._db is not None else None
+
     def wait_idle(self, timeout: float) -> bool:
         """True once every object that landed so far is ingested (only for a site we own)."""
         if self._ingestor is None:
@@ -341,6 +352,7 @@ class LocalSite:
         self._ingestor = None
         self._expirer = None
         self._s3 = None
+        self._db = None
         if self._lock_handle is not None:
             info = read_site_json(self.data_dir)
             if info and info.get("pid") == self.pid:
@@ -438,12 +450,19 @@ def serve(
                 print(f"Database:               {shown(database_url(db, site.data_dir))}", file=out)
             print(f"Observe page:           {site.api_url}/", file=out)
             print(f"Data:                   {site.data_dir}  (Ctrl-C to stop)", file=out, flush=True)
+            next_claim_check = time.monotonic() + DEFAULT_CLAIM_CHECK_S
             while not stopping.wait(DEFAULT_SIGNAL_POLL):
                 problem = site.s3_exited()
                 if problem is not None:
                     print(S3_DIED.format(problem=problem, data_dir=site.data_dir),
                           file=err or sys.stderr, flush=True)
                     return 1
+                if time.monotonic() >= next_claim_check:
+                    next_claim_check = time.monotonic() + DEFAULT_CLAIM_CHECK_S
+                    taken = site.database_taken()
+                    if taken is not None:
+                        print(DATABASE_TAKEN.format(problem=taken), file=err or sys.stderr, flush=True)
+                        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
