@@ -48,11 +48,11 @@ SITE_CLOCK = SiteClock()
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 ENGINES = (SQLITE, POSTGRESQL)
-BOTH_ENGINES = ("test_db.py", "test_numbers.py", "test_ingest.py", "test_site.py", "test_web_api.py",
-                "test_engines.py")
+BOTH_ENGINES = ("test_db.py", "test_numbers.py", "test_ingest.py", "test_site.py", "test_web_api.py")
 """The site's test modules that run on SQLite and on PostgreSQL by default: the database's own
-queries, ingestion, number reservations, restarts and the API. `--site-db` runs every module
-that uses a site database on the one engine it names (or `both`)."""
+queries, ingestion, number reservations, restarts and the API (test_engines.py is about
+PostgreSQL and an external S3 only). `--site-db` runs every module that uses a site database on
+the one engine it names (or `both`)."""
 
 
 def add_site_db_option(parser: pytest.Parser) -> None:

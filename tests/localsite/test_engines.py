@@ -42,8 +42,10 @@ def external_s3(tmp_path: Path) -> Iterator[S3Endpoint]:
 
 
 def test_an_external_s3_takes_the_uploads_and_the_site_survives_a_restart(
-    tmp_path: Path, external_s3: S3Endpoint, site_database: str | None
+    tmp_path: Path, external_s3: S3Endpoint, postgres: PostgresServer
 ) -> None:
+    """Both engines external at once (S3 does not care which database the rows are in)."""
+    site_database = postgres.new_database()
     data_dir = tmp_path / "site"
     with LocalSite.start(data_dir, s3_endpoint=external_s3, db=site_database) as site:
         assert site.s3_url == external_s3.url and site.s3_pid is None  # no weed of its own
@@ -62,21 +64,6 @@ def test_an_external_s3_takes_the_uploads_and_the_site_survives_a_restart(
         row = latest(again.api_url, "tst", IMAGE)
         assert row is not None and row["jpg_small_exists"]
         assert httpx.get(row["jpg_thumbnail_url"]).status_code == 200
-
-
-def test_a_second_site_on_the_same_database_is_refused_and_told_who_serves_it(
-    tmp_path: Path, postgres: PostgresServer
-) -> None:
-    """PostgreSQL only: an SQLite database lives in its data dir, whose lock test_site.py covers."""
-    site_database = postgres.new_database()
-    with LocalSite.start(tmp_path / "first", db=site_database) as first:
-        with pytest.raises(LocalSiteError) as refused:
-            LocalSite.start(tmp_path / "second", db=site_database)  # another data dir, same database
-        message = str(refused.value)
-        assert re.search(rf"already served by pid \d+ on .+ at {re.escape(first.api_url)}", message), message
-        assert not (tmp_path / "second" / "s3").exists()  # refused before its weed started
-    with LocalSite.start(tmp_path / "second", db=site_database):  # free again once the first stopped
-        pass
 
 
 @pytest.fixture
@@ -154,11 +141,16 @@ def _cut_sessions(postgres: PostgresServer, database: str) -> None:
                       "WHERE datname = %s AND pid <> pg_backend_pid()", (database.rsplit("/", 1)[1],))
 
 
-def test_a_site_whose_database_session_was_cut_takes_its_claim_again_or_says_who_took_it(
-    tmp_path: Path, postgres: PostgresServer
-) -> None:
+def test_one_site_per_database_even_across_a_cut_session(tmp_path: Path, postgres: PostgresServer) -> None:
+    """PostgreSQL only: an SQLite database lives in its data dir, whose lock test_site.py covers."""
     database = postgres.new_database()
     with LocalSite.start(tmp_path / "first", db=database) as first:
+        with pytest.raises(LocalSiteError) as refused:
+            LocalSite.start(tmp_path / "second", db=database)  # another data dir, same database
+        message = str(refused.value)
+        assert re.search(rf"already served by pid \d+ on .+ at {re.escape(first.api_url)}", message), message
+        assert not (tmp_path / "second" / "s3").exists()  # refused before its weed started
+
         _cut_sessions(postgres, database)  # the advisory lock goes with the session
         assert first.database_taken() is None  # serve's periodic check takes it again
         with pytest.raises(LocalSiteError, match="already served by"):
