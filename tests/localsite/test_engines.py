@@ -95,6 +95,8 @@ def test_a_database_outage_is_a_503_with_retry_advice_and_nothing_is_lost(
             assert answer.status_code == 503, answer.text
             assert answer.headers["retry-after"].isdigit()
             assert "is not answering" in answer.text and "retry in" in answer.text
+        health = httpx.get(f"{site.api_url}/health")
+        assert health.status_code == 503 and "the database postgresql://" in health.text, health.text
 
         own_postgres.resume()
         row = wait_for(lambda: latest(site.api_url, "tst", late), "the image that landed during the outage")

@@ -53,6 +53,8 @@ OWNER_LOCK_KEY = 0x5E4D_7E57_1A6E
 this one spells "send test image")."""
 RETRY_AFTER_S = 5
 """What a client that met a database outage is told to wait before it tries again."""
+PROBLEM_CACHE_S = 1.0
+"""How long one answer of `SiteDB.problem` is reused (as weed's health check)."""
 
 FLAGS = ("fits_01_exists", "fits_10_exists", "jpg_medium_exists", "jpg_small_exists")
 
@@ -316,6 +318,8 @@ class SiteDB:
         self._lock: contextlib.AbstractContextManager[Any] = threading.Lock() if sqlite else contextlib.nullcontext()
         self._owner: Connection | None = None
         self._owner_info: dict[str, Any] = {}
+        self._checked: tuple[float, str | None] | None = None
+        self._problem_lock = threading.Lock()
         self._held: Any = None  # SQLite: the one DBAPI connection, checked out for the site's life
         self._translated: dict[str, str] = {}
         try:
@@ -450,6 +454,22 @@ class SiteDB:
                 "= images.s3_directory || '/' || images.base_filename || '-'), 0) WHERE capture_date IS NULL",
             )
             conn.run(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def problem(self) -> str | None:
+        """Why the database cannot serve right now, as one line; None when it answers (SQLite
+        always does). One `SELECT 1` per `PROBLEM_CACHE_S` at most, for every /health."""
+        if self.dialect == "sqlite":
+            return None
+        with self._problem_lock:
+            now = time.monotonic()
+            if self._checked is None or now - self._checked[0] >= PROBLEM_CACHE_S:
+                try:
+                    self._query("SELECT 1 AS alive")
+                    found = None
+                except DatabaseUnavailable as exc:
+                    found = str(exc)
+                self._checked = (now, found)
+            return self._checked[1]
 
     # --- ownership -----------------------------------------------------------------------------
 

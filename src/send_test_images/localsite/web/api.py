@@ -313,13 +313,13 @@ def recentuploads(request: Request) -> Response:
 def health(request: Request) -> Response:
     """Proof of life that also tells a reusing command where this site's S3 is.
 
-    Alive means S3 answers too: without weed every upload and read fails, so a site whose weed
-    died answers 503 with the one-line reason, and a command looking for a running site does
-    not reuse it. The check is cached by the S3 server, and this handler runs in the thread
+    Alive means S3 (and an external database) answer too: without weed every upload and read
+    fails, so a site whose weed died answers 503 with the one-line reason, and a command looking
+    for a running site does not reuse it. The check is cached by the S3 server, and this handler runs in the thread
     pool, so a hung weed never holds up the event loop.
     """
     ctx = context_of(request)
-    problem = ctx.s3_problem()
+    problem = ctx.s3_problem() or ctx.db.problem()
     if problem is not None:
         raise HTTPProblem(503, problem)
     now = dt.datetime.fromtimestamp(ctx.clock(), dt.UTC).isoformat()
