@@ -2,8 +2,9 @@
 
 The real service keeps its images in PostgreSQL through SQLAlchemy (LCOGT/ptr_data
 `lambda_service/db.py`: `get_session` makes an engine from the `db-url` parameter; its
-requirements pin SQLAlchemy and psycopg2-binary), so the same queries run on both engines here
-through SQLAlchemy Core, with the few dialect differences named in `_DIALECT`.
+requirements pin SQLAlchemy and psycopg2-binary), so the same queries run on both engines here:
+SQLAlchemy parses the URL, pools and pings connections and makes the tables (`METADATA`); the SQL
+text below runs on the pooled DBAPI cursor, with the few dialect differences named in `_DIALECT`.
 
 SQLite: one connection guarded by a lock, as before: the API thread and the ingestion thread
 both use it, writes are tiny, and WAL keeps readers from waiting on the writer; a write
