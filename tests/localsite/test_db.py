@@ -30,3 +30,31 @@ def test_reserving_numbers_sees_only_this_cameras_files(site_db_at: str | Path) 
         assert db.reserve_numbers("tst", "cam", 2, after=0) == range(41, 43)
     finally:
         db.close()
+
+
+def test_a_row_whose_name_has_no_instrument_lists_its_site_without_one(site_db_at: str | Path) -> None:
+    db = SiteDB(site_db_at)
+    try:
+        db.set_flag("tst-cam-20261124-00000001", "data", "tst", "jpg_medium_exists")
+        db.set_flag("tst-odd", "data", "tst", "jpg_medium_exists")  # no dash after the instrument
+        assert db.instruments_by_site() == {"tst": ["cam"]}
+    finally:
+        db.close()
+
+
+def test_a_filename_pattern_is_case_sensitive_like_and_a_stray_key_never_counts_as_a_number(
+    site_db_at: str | Path,
+) -> None:
+    db = SiteDB(site_db_at)
+    try:
+        for base in ("tst-cam-20261124-00000001", "tst-Cam-20261124-00000002", "tst-cam_x-20261124-00000003"):
+            db.set_flag(base, "data", "tst", "jpg_medium_exists")
+        names = {row["base_filename"] for row in db.filtered_images([], 10, name_like="tst-cam-%")}
+        assert names == {"tst-cam-20261124-00000001"}
+        assert {row["base_filename"] for row in db.filtered_images([], 10, name_like="tst-cam\\_x%")} == {
+            "tst-cam_x-20261124-00000003"}
+        db.record_object(ObjectRecord("data/tst-cam-20261124-0000007x-EX00.txt", "tst", None, 1, 1.0, None))
+        db.record_object(ObjectRecord("data/tst-cam-20261124-00000040-EX00.txt", "tst", None, 1, 1.0, None))
+        assert db.reserve_numbers("tst", "cam", 1, after=0) == range(41, 42)
+    finally:
+        db.close()

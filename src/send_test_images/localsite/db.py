@@ -730,7 +730,7 @@ class SiteDB:
         """Every site with an image row, and the instruments its file names use, most used first."""
         after_site = "substr(base_filename, length(site) + 2)"
         rows = self._query(
-            f"SELECT site, substr({after_site}, 1, {self._sql.position}({after_site}, '-') - 1) AS inst, "
+            f"SELECT site, substr({after_site}, 1, nullif({self._sql.position}({after_site}, '-'), 0) - 1) AS inst, "
             "count(*) AS n FROM images WHERE s3_directory = :directory GROUP BY site, inst "
             "ORDER BY site, n DESC, inst",
             directory=directory,
