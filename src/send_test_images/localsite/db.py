@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from send_test_images.errors import LocalSiteError
@@ -358,13 +358,14 @@ class SiteDB:
         try:
             yield
         except DBAPIError as exc:  # raised by SQLAlchemy: a checkout, a ping, create_all
-            if self.dialect == "sqlite" or not _is_outage(exc.orig, exc.connection_invalidated):
+            if self.dialect == "sqlite" or not isinstance(exc, OperationalError | InterfaceError) \
+                    or not _is_outage(exc.orig, exc.connection_invalidated):
                 raise
             raise DatabaseUnavailable(shown(self.url), _first_line(exc.orig or exc)) from exc
         except Exception as exc:  # raised by the driver on a query
             dbapi = self._engine.dialect.dbapi
             if self.dialect == "sqlite" or dbapi is None \
-                    or not isinstance(exc, dbapi.Error) or not _is_outage(exc, False):
+                    or not isinstance(exc, dbapi.OperationalError | dbapi.InterfaceError) or not _is_outage(exc, False):
                 raise
             raise DatabaseUnavailable(shown(self.url), _first_line(exc)) from exc
 

@@ -201,6 +201,9 @@ def filtered_images(request: Request) -> Response:
     params = request.query_params
     if not params:
         return internal_error_response()
+    for name in ("username", "user_id", "site", "filter", "filename"):
+        if "\x00" in params.get(name, ""):  # PostgreSQL text cannot hold NUL: the real query fails
+            raise HTTPProblem(400, f"{name} {params[name]!r} is not allowed: use text without NUL characters")
     where: list[tuple[str, Any]] = []
     for name, column in (("username", "username"), ("user_id", "user_id"), ("site", "site"),
                          ("filter", "filter_used")):
