@@ -278,6 +278,8 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class S3Server:
     """One weed process serving one bucket from `data_dir`, on free loopback ports."""
 
+    region = DEFAULT_REGION
+
     def __init__(
         self,
         data_dir: Path,

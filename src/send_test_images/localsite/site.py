@@ -36,7 +36,7 @@ from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
 from send_test_images.localsite.s3endpoint import ExternalS3, S3Endpoint
-from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, Ports, S3Server, find_weed
+from send_test_images.localsite.s3server import DEFAULT_HOST, Ports, S3Server, find_weed
 from send_test_images.localsite.stream import DataStream
 from send_test_images.localsite.watch import BucketWatcher
 from send_test_images.localsite.web.app import make_app
@@ -223,30 +223,18 @@ class LocalSite:
         self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
 
         keys = s3.credentials
-        region = s3.region if isinstance(s3, ExternalS3) else DEFAULT_REGION
-        direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, region)
+        direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, s3.region)
         self._parts.append(direct)
         stream = DataStream()
         ingestor = Ingestor(db, s3.client(), direct, clock=clock, stream=stream)
         ingestor.start()
         self._parts.append(ingestor)
         self._ingestor = ingestor
-        if isinstance(s3, S3Server):
-            watcher: BucketWatcher | BucketPoller = BucketWatcher(
-                weed=weed or find_weed(),
-                filer_address=s3.filer_address,
-                bucket=s3.bucket,
-                on_object=ingestor.submit,
-                on_restart=ingestor.reconcile,
-                log_path=s3.log_path,
-            )
-            watcher.start()
-            self._parts.append(watcher)
-            ingestor.reconcile()
-        else:
-            watcher = BucketPoller(s3.client(), s3.bucket, ingestor.submit)  # its first listing reconciles
-            watcher.start()
-            self._parts.append(watcher)
+        watcher = _watcher(s3, ingestor, weed)
+        watcher.start()
+        self._parts.append(watcher)
+        if isinstance(watcher, BucketWatcher):
+            ingestor.reconcile()  # a poller's first listing is its reconcile
         expirer = Expirer(db, s3.client(), s3.bucket, clock=clock, interval=expiry_check_s)
         expirer.start()
         self._parts.append(expirer)
@@ -366,6 +354,21 @@ class LocalSite:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _watcher(s3: S3Server | ExternalS3, ingestor: Ingestor, weed: Path | None) -> BucketWatcher | BucketPoller:
+    """Who tells ingestion that an object landed: weed's own change stream for the embedded S3,
+    a listing every second for an external one (the only thing every S3 speaks)."""
+    if isinstance(s3, ExternalS3):
+        return BucketPoller(s3.client(), s3.bucket, ingestor.submit)
+    return BucketWatcher(
+        weed=weed or find_weed(),
+        filer_address=s3.filer_address,
+        bucket=s3.bucket,
+        on_object=ingestor.submit,
+        on_restart=ingestor.reconcile,
+        log_path=s3.log_path,
+    )
 
 
 class _ApiThread:
