@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from localsite_fixtures import local_site  # one real local Photon Ranch per session
+from localsite_fixtures import (  # one real local Photon Ranch per session and database engine
+    add_site_db_option,
+    local_site,
+    parametrize_site_engine,
+    postgres,
+    site_database,
+    site_db_at,
+    site_engine,
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -51,6 +59,14 @@ NOT_MARKED_S3 = """#!/bin/sh
 echo "this test starts the S3 server (weed) but is not marked @pytest.mark.s3" >&2
 exit 3
 """
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_site_db_option(parser)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_site_engine(metafunc)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

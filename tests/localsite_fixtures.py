@@ -10,6 +10,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
+from postgres_server import PostgresServer, find_postgres_bin
 from send_test_images.localsite import LocalSite
 
 WAIT_SECONDS = 10.0
@@ -44,10 +46,76 @@ class SiteClock:
 SITE_CLOCK = SiteClock()
 
 
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+ENGINES = (SQLITE, POSTGRESQL)
+BOTH_ENGINES = ("test_db.py", "test_numbers.py", "test_ingest.py", "test_site.py", "test_web_api.py")
+"""The site's test modules that run on SQLite and on PostgreSQL by default: the database's own
+queries, ingestion, number reservations, restarts and the API (test_engines.py is about
+PostgreSQL and an external S3 only). `--site-db` runs every module that uses a site database on
+the one engine it names (or `both`)."""
+
+
+def add_site_db_option(parser: pytest.Parser) -> None:
+    parser.addoption("--site-db", choices=(*ENGINES, "both"), default=None,
+                     help="run every local-site test on this database (default: both engines for "
+                     f"{', '.join(BOTH_ENGINES)}, SQLite for the rest)")
+
+
+def parametrize_site_engine(metafunc: pytest.Metafunc) -> None:
+    """Give every test that uses a site database its engine(s), as one session-wide parameter, so
+    all tests on one engine share one session site."""
+    if "site_engine" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("--site-db")
+    if chosen is None:
+        engines = ENGINES if metafunc.definition.path.name in BOTH_ENGINES else (SQLITE,)
+    else:
+        engines = ENGINES if chosen == "both" else (chosen,)
+    metafunc.parametrize("site_engine", engines, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def local_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSite]:
-    data_dir = tmp_path_factory.mktemp("localsite")
-    with LocalSite.start(data_dir, clock=SITE_CLOCK, expiry_check_s=EXPIRY_CHECK_SECONDS) as site:
+def site_engine(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", SQLITE))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, started on first use, stopped at the end."""
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL's initdb and postgres are not installed: run ./dev test, which installs "
+                    "Debian's postgresql package, or run with --site-db sqlite")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _new_database(engine: str, request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite in the data dir) or a fresh PostgreSQL database's URL."""
+    return request.getfixturevalue("postgres").new_database() if engine == POSTGRESQL else None
+
+
+@pytest.fixture
+def site_database(site_engine: str, request: pytest.FixtureRequest) -> str | None:
+    """A database of its own for a test that starts its own site: None means SQLite in its data dir."""
+    return _new_database(site_engine, request)
+
+
+@pytest.fixture
+def site_db_at(site_engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a bare `SiteDB` of one test lives: an SQLite file in its tmp dir, or a fresh database."""
+    return _new_database(site_engine, request) or tmp_path / "site.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def local_site(site_engine: str, request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSite]:
+    data_dir = tmp_path_factory.mktemp(f"localsite-{site_engine}")
+    with LocalSite.start(data_dir, clock=SITE_CLOCK, expiry_check_s=EXPIRY_CHECK_SECONDS,
+                         db=_new_database(site_engine, request)) as site:
         yield site
 
 

@@ -86,6 +86,14 @@ CASES: list[tuple[list[str], str]] = [
     (["make", "--out", "{file}"], "{file}"),
     (["serve", "--port", "70000"], "70000"),
     (["serve", "--data", "{file}"], "{file}"),
+    (["serve", "--db", "mysql://me@127.0.0.1/site"], "mysql://me@127.0.0.1/site"),
+    (["serve", "--db", "postgresql://me@127.0.0.1:5432"], "postgresql://me@127.0.0.1:5432"),
+    (["serve", "--db", "not a url"], "'not a url'"),
+    (["serve", "--s3-endpoint", "ftp://127.0.0.1:21"], "ftp://127.0.0.1:21"),
+    (["serve", "--s3-endpoint", "http://127.0.0.1:9000/bucket"], "http://127.0.0.1:9000/bucket"),
+    (["serve", "--s3-endpoint", "http://127.0.0.1:99999"], "http://127.0.0.1:99999"),
+    (["serve", "--s3-bucket", "Photon_Ranch"], "Photon_Ranch"),
+    (["serve", "--s3-bucket", "photonranch-002"], "photonranch-002"),
     (["resume", "bad/id"], "bad/id"),
     (["resume", "--timeout", "0"], "0"),
 ]
@@ -137,3 +145,27 @@ def test_a_library_caller_meets_the_same_limits_before_anything_starts() -> None
     late = BatchOptions(repeat=3, camera="sq768", time=dt.datetime(2199, 12, 31, 23, 59, tzinfo=dt.UTC))
     with pytest.raises(UsageError, match=r"a run of 3 exposure\(s\) starting 2199-12-31T23:59:00"):
         plan(late, range(1, 4), seed=1)
+
+
+def test_serve_on_an_external_s3_without_keys_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, _isolated_home: Path
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "a-secret")
+    err = io.StringIO()
+    assert main(["serve", "--s3-endpoint", "http://127.0.0.1:9"], stdout=io.StringIO(), stderr=err) == ExitCode.USAGE
+    line, = err.getvalue().splitlines()
+    assert line.startswith(PREFIX) and "AWS_ACCESS_KEY_ID" in line and "http://127.0.0.1:9" in line
+    assert _state_files(_isolated_home) == []
+
+
+def test_serve_on_an_unreachable_database_says_so_in_one_line_before_weed_starts(tmp_path: Path) -> None:
+    """Found only when serve connects, so it is a failure (exit 1), not a usage error; weed is not
+    started (this test is not marked s3: a weed would fail it with another message)."""
+    url = "postgresql://nobody@127.0.0.1:1/nowhere"
+    err = io.StringIO()
+    code = main(["serve", "--db", url, "--data", str(tmp_path)], stdout=io.StringIO(), stderr=err)
+    line, = err.getvalue().splitlines()
+    assert code == ExitCode.FAILED
+    assert line.startswith(PREFIX + f"cannot open the database {url} ("), line
+    assert line.endswith("start it, or check --db")

@@ -9,8 +9,8 @@ from send_test_images.localsite.db import ObjectRecord, SiteDB
 KEYS = ["data/x", "data/x-", "data/x-1", "data/x-2", "data/x-zz", "data/x.", "data/x_1", "data/y-1", "data/w-1"]
 
 
-def test_object_keys_are_exactly_the_keys_starting_with_the_prefix(tmp_path: Path) -> None:
-    db = SiteDB(tmp_path / "site.sqlite3")
+def test_object_keys_are_exactly_the_keys_starting_with_the_prefix(site_db_at: str | Path) -> None:
+    db = SiteDB(site_db_at)
     try:
         for key in KEYS:
             db.record_object(ObjectRecord(key, "tst", None, 1, 1.0, None))
@@ -21,12 +21,40 @@ def test_object_keys_are_exactly_the_keys_starting_with_the_prefix(tmp_path: Pat
         db.close()
 
 
-def test_reserving_numbers_sees_only_this_cameras_files(tmp_path: Path) -> None:
-    db = SiteDB(tmp_path / "site.sqlite3")
+def test_reserving_numbers_sees_only_this_cameras_files(site_db_at: str | Path) -> None:
+    db = SiteDB(site_db_at)
     try:
         for key in ("data/tst-cam-20261124-00000040-EX00.txt", "data/tst-cam1-20261124-00000900-EX00.txt",
                     "data/tst-cal-20261124-00000700-EX00.txt"):
             db.record_object(ObjectRecord(key, "tst", None, 1, 1.0, None))
         assert db.reserve_numbers("tst", "cam", 2, after=0) == range(41, 43)
+    finally:
+        db.close()
+
+
+def test_a_row_whose_name_has_no_instrument_lists_its_site_without_one(site_db_at: str | Path) -> None:
+    db = SiteDB(site_db_at)
+    try:
+        db.set_flag("tst-cam-20261124-00000001", "data", "tst", "jpg_medium_exists")
+        db.set_flag("tst-odd", "data", "tst", "jpg_medium_exists")  # no dash after the instrument
+        assert db.instruments_by_site() == {"tst": ["cam"]}
+    finally:
+        db.close()
+
+
+def test_a_filename_pattern_is_case_sensitive_like_and_a_stray_key_never_counts_as_a_number(
+    site_db_at: str | Path,
+) -> None:
+    db = SiteDB(site_db_at)
+    try:
+        for base in ("tst-cam-20261124-00000001", "tst-Cam-20261124-00000002", "tst-cam_x-20261124-00000003"):
+            db.set_flag(base, "data", "tst", "jpg_medium_exists")
+        names = {row["base_filename"] for row in db.filtered_images([], 10, name_like="tst-cam-%")}
+        assert names == {"tst-cam-20261124-00000001"}
+        assert {row["base_filename"] for row in db.filtered_images([], 10, name_like="tst-cam\\_x%")} == {
+            "tst-cam_x-20261124-00000003"}
+        db.record_object(ObjectRecord("data/tst-cam-20261124-0000007x-EX00.txt", "tst", None, 1, 1.0, None))
+        db.record_object(ObjectRecord("data/tst-cam-20261124-00000040-EX00.txt", "tst", None, 1, 1.0, None))
+        assert db.reserve_numbers("tst", "cam", 1, after=0) == range(41, 42)
     finally:
         db.close()

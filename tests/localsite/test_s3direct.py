@@ -149,7 +149,13 @@ def test_nothing_listening_is_one_clear_error() -> None:
         direct.get("data/x.txt")
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1:8333", "http://127.0.0.1:8333/prefix", "s3"])
-def test_only_a_plain_http_endpoint_is_allowed(url: str) -> None:
-    with pytest.raises(LocalSiteError, match="use http://HOST:PORT"):
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:8333", "http://127.0.0.1:8333/prefix", "s3"])
+def test_only_an_http_or_https_endpoint_without_a_path_is_allowed(url: str) -> None:
+    with pytest.raises(LocalSiteError, match="use http://HOST:PORT or https://HOST"):
         DirectS3(url, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION)
+
+
+def test_an_https_endpoint_gets_presigned_posts_to_itself() -> None:
+    """An external S3 (`serve --s3-endpoint https://...`) is reached over TLS, as boto3 would."""
+    direct = DirectS3("https://127.0.0.1:8443", DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION)
+    assert direct.presign_post("data/x.txt", [SIZE_LIMIT], EXPIRES_S)["url"] == f"https://127.0.0.1:8443/{DEFAULT_BUCKET}"

@@ -23,16 +23,16 @@ pytestmark = pytest.mark.s3
 IMAGE = "tst-inst-20261123-00000007"
 
 
-def test_restart_keeps_data_and_a_second_site_is_refused(tmp_path: Path) -> None:
+def test_restart_keeps_data_and_a_second_site_is_refused(tmp_path: Path, site_database: str | None) -> None:
     header = make_header_text(DATE_OBS="2026-11-24T03:04:05", CRVAL1=15.0, CRVAL2=5.0, EXPTIME=2.0)
-    with LocalSite.start(tmp_path) as first:
+    with LocalSite.start(tmp_path, db=site_database) as first:
         upload(first.api_url, IMAGE + "-EX00.txt", header)
         upload(first.api_url, IMAGE + "-EX10.jpg", make_jpg())
         wait_for(lambda: (r := latest(first.api_url, "tst", IMAGE)) and r["jpg_small_exists"],
                  "the image before the restart")
 
         with pytest.raises(LocalSiteError) as refused:
-            LocalSite.start(tmp_path)
+            LocalSite.start(tmp_path, db=site_database)
         message = str(refused.value)
         assert re.search(r"already served by pid \d+ at " + re.escape(first.api_url), message)
 
@@ -43,7 +43,7 @@ def test_restart_keeps_data_and_a_second_site_is_refused(tmp_path: Path) -> None
 
     assert LocalSite.connect(tmp_path) is None  # nothing answers for the data dir any more
 
-    with LocalSite.start(tmp_path) as second:
+    with LocalSite.start(tmp_path, db=site_database) as second:
         row = latest(second.api_url, "tst", IMAGE)
         assert row is not None
         assert row["exposure_time"] == 2.0

@@ -331,3 +331,11 @@ def test_kept_alive_connections_do_not_wait_for_delayed_acks(local_site: LocalSi
         for connection in connections:
             sock = connection.transport.get_extra_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+@pytest.mark.parametrize("name", ["username", "site", "filename"])
+def test_a_nul_in_a_filtered_images_filter_is_a_400_naming_it_on_every_engine(local_site: LocalSite, name: str) -> None:
+    """PostgreSQL text cannot hold NUL: the driver refuses the query, which must not be a 502."""
+    answer = httpx.get(f"{local_site.api_url}/filtered_images", params={name: "a\x00b"})
+    assert answer.status_code == 400
+    assert answer.text == f"{name} 'a\\x00b' is not allowed: use text without NUL characters"

@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C", epilog=examples("serve"),
         **with_examples,
         description="Run a local Photon Ranch on this machine: a real S3 server, the upload and "
-        "read API, and ingestion into SQLite. Data persists in --data.",
+        "read API, and ingestion into SQLite (or PostgreSQL with --db). Data persists in --data.",
     )
     serve.add_argument("--host", default=defaults.SERVE_HOST, metavar="ADDRESS",
                        help=f"address to bind (default: {defaults.SERVE_HOST}; anything else exposes it to the "
@@ -279,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="API port, 0 = a free one (default: a free port, printed on start)")
     serve.add_argument("--data", type=argtypes.folder("data"), default=None, metavar="DIR",
                        help="data folder (default: the user data directory)")
+    serve.add_argument("--db", type=argtypes.database, default=None, metavar="URL",
+                       help="keep the site's rows in this PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME "
+                       "(default: SQLite in the data folder); one serve per database")
+    serve.add_argument("--s3-endpoint", type=argtypes.s3_endpoint, default=None, metavar="URL",
+                       help="use this S3 (a SeaweedFS or MinIO cluster) instead of starting weed; keys from "
+                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, region from AWS_REGION")
+    serve.add_argument("--s3-bucket", type=argtypes.bucket, default=None, metavar="NAME",
+                       help="the bucket on --s3-endpoint (default: photonranch-001, made if missing)")
 
     # Every argument after `load` is Locust's (ours are Locust custom arguments, so the master hands
     # them to its workers): no '-' prefix here, so argparse passes `-u 50 --headless -h` through as is.

@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -30,6 +31,9 @@ from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import Location, SensorSize, parse_time
 from send_test_images.sending import targets
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+"""S3's bucket naming rules (`..` is refused apart)."""
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -209,3 +213,35 @@ def _refused_as_is(rule: Callable[[V], T], value: V) -> T:
         return rule(value)
     except UsageError as exc:
         raise ValueRefused(str(exc)) from None
+
+
+def database(text: str) -> str:
+    """`serve --db`: a PostgreSQL URL, parsed as the site will parse it (SQLAlchemy's make_url,
+    imported only when the option is given)."""
+    from send_test_images.localsite.db import database_url
+
+    try:
+        database_url(text, Path("."))
+    except SendTestImagesError as exc:
+        raise ValueRefused(str(exc)) from None
+    return text
+
+
+def s3_endpoint(text: str) -> str:
+    """`serve --s3-endpoint`: http(s)://HOST[:PORT] of an S3 the site does not start."""
+    from send_test_images.localsite.s3endpoint import endpoint_url_problem
+
+    problem = endpoint_url_problem(text)
+    if problem is not None:
+        raise ValueRefused(problem)
+    return text
+
+
+def bucket(text: str) -> str:
+    """`serve --s3-bucket`: a name S3 accepts (3-63 lowercase letters, digits, dots, hyphens)."""
+    if not BUCKET_NAME.fullmatch(text) or ".." in text:
+        raise ValueRefused(
+            f"bucket {text!r} is not allowed: use 3 to 63 lowercase letters, digits, dots and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return text

@@ -44,10 +44,11 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
             return run_make_from_header(from_header, out_dir=out_dir, out=out)
         case Make(batch, out_dir, first_number):
             return run_make(batch, out_dir=out_dir, first_number=first_number, out=out)
-        case Serve(data, host, port):
+        case Serve(data, host, port, db, s3_endpoint):
             from send_test_images.localsite import serve
 
-            return serve(sending_run.local_site_dir(data), host, port, out=out, err=err)
+            return serve(sending_run.local_site_dir(data), host, port, out=out, err=err, db=db,
+                         s3_endpoint=s3_endpoint)
         case Load(locust_args):
             return run_load(locust_args, out=out)
     raise UsageError(f"command {command!r} is not known: use up, resume, make or serve")

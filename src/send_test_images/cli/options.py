@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from send_test_images import defaults
-from send_test_images.errors import UsageError
+from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exposure.options import BatchOptions
 from send_test_images.exposure.presets import get_preset
 from send_test_images.sending import targets
 from send_test_images.sending.options import Destination, RunRequest, SendOptions
+
+if TYPE_CHECKING:
+    from send_test_images.localsite.s3endpoint import S3Endpoint
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Serve:
     data: Path | None
     host: str
     port: int
+    db: str | None = None
+    """A PostgreSQL URL; None keeps SQLite in the data folder."""
+    s3_endpoint: S3Endpoint | None = None
+    """An external S3 with its keys; None starts the embedded weed."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,23 @@ class Load:
 
 
 Command = Up | Resume | Make | Serve | Load
+
+
+def s3_endpoint(args: argparse.Namespace) -> S3Endpoint | None:
+    """`serve --s3-endpoint` with its bucket and the keys from the environment, checked now, so a
+    missing key stops serve before anything starts; `--s3-bucket` alone is refused."""
+    if args.s3_endpoint is None:
+        if args.s3_bucket is not None:
+            raise UsageError(f"--s3-bucket {args.s3_bucket!r} is not allowed without --s3-endpoint: "
+                             "use both, or neither for the embedded weed")
+        return None
+    from send_test_images.localsite.s3endpoint import endpoint_from_env
+    from send_test_images.localsite.s3server import DEFAULT_BUCKET
+
+    try:
+        return endpoint_from_env(args.s3_endpoint, args.s3_bucket or DEFAULT_BUCKET)
+    except SendTestImagesError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def from_args(args: argparse.Namespace) -> Command:
@@ -87,7 +112,7 @@ def from_args(args: argparse.Namespace) -> Command:
         return Make(batch_options(args), out_dir=args.out, first_number=args.number,
                     from_header=args.from_header)
     if args.command == "serve":
-        return Serve(args.data, args.host, args.port)
+        return Serve(args.data, args.host, args.port, db=args.db, s3_endpoint=s3_endpoint(args))
     if args.command == "load":
         return Load(tuple(args.locust_args))
     raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")

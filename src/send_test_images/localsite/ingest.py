@@ -25,7 +25,7 @@ from PIL import Image
 from send_test_images.errors import InvalidName, LocalSiteError
 from send_test_images.exposure import naming
 from send_test_images.localsite import fitsheader, headertext
-from send_test_images.localsite.db import ObjectRecord, SiteDB
+from send_test_images.localsite.db import DatabaseUnavailable, ObjectRecord, SiteDB
 from send_test_images.localsite.rules import (
     DEFAULT_S3_DIRECTORY as DATA_DIRECTORY,
 )
@@ -61,6 +61,8 @@ RESIZED_BEFORE_RGB = ("L", "RGB")
 """Modes whose conversion to RGB copies channels, so it commutes with resizing (CMYK does not)."""
 
 DEFAULT_IDLE_POLL = 0.02
+DATABASE_RETRY_S = 1.0
+"""How long an object waits before ingestion tries it again after the database did not answer."""
 FRESH_EVENT_SECONDS = 60.0
 """An event whose object landed this recently (by the site's clock) is trusted as it stands;
 older ones (replayed history, a backlog) are checked with a HEAD first, in case the object
@@ -157,6 +159,12 @@ class Ingestor:
                 event = self._queue.pop(0)
             try:
                 self.ingest(event)
+            except DatabaseUnavailable as exc:  # an outage of an external database: keep the object
+                log.warning("%s; %s waits %g s", exc, event.key, DATABASE_RETRY_S)
+                with self._cond:
+                    if not self._cond.wait_for(lambda: self._stopping, DATABASE_RETRY_S):
+                        self._queue.append(event)
+                        self._pending += 1
             except Exception:
                 log.exception("ingestion of %s failed", event.key)
             finally:

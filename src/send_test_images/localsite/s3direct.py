@@ -68,11 +68,12 @@ class DirectS3:
         attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname or parts.path.strip("/"):
-            raise LocalSiteError(f"S3 URL {url!r} is not allowed: use http://HOST:PORT")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+            raise LocalSiteError(f"S3 URL {url!r} is not allowed: use http://HOST:PORT or https://HOST")
         self.url = url.rstrip("/")
         self.bucket = bucket
         self._host, self._port = parts.hostname, parts.port
+        self._connection_kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         self._credentials = Credentials(access_key, secret_key)
         self._region = region
         self._timeout = timeout
@@ -162,9 +163,7 @@ class DirectS3:
     ) -> tuple[int, bytes]:
         with self._lock:
             if self._connection is None:
-                self._connection = http.client.HTTPConnection(
-                    self._host, self._port, timeout=self._timeout
-                )
+                self._connection = self._connection_kind(self._host, self._port, timeout=self._timeout)
             try:
                 self._connection.request(
                     method, path, body=None if method == "GET" else body, headers=headers

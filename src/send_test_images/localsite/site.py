@@ -4,6 +4,10 @@ Everything lives in one data dir and survives restarts (S3 objects in `s3/`, row
 `site.sqlite3`). One site per data dir: an flock on `site.lock` is held while it runs (the
 kernel drops it if the process dies), and `site.json` says where it answers, so a command can
 reuse a running `serve` instead of starting a second S3 server on the same files.
+
+On real engines (`serve --db postgresql://...`, `--s3-endpoint URL`) the rows and the objects
+live there instead; the data dir keeps the lock, `site.json` and the logs, and the database is
+held by the site as exclusively as the data dir (`SiteDB.claim`: an advisory lock).
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import httpx
 import uvicorn
 
 from send_test_images.errors import LocalSiteError
-from send_test_images.localsite.db import DEFAULT_DB_NAME, SiteDB
+from send_test_images.localsite.bucketpoll import BucketPoller
+from send_test_images.localsite.db import SiteDB, database_url, shown
 from send_test_images.localsite.expiry import DEFAULT_EXPIRY_CHECK_S, Expirer
 from send_test_images.localsite.ingest import Ingestor
 from send_test_images.localsite.s3direct import DirectS3
-from send_test_images.localsite.s3server import DEFAULT_HOST, DEFAULT_REGION, Ports, S3Server, find_weed
+from send_test_images.localsite.s3endpoint import ExternalS3, S3Endpoint
+from send_test_images.localsite.s3server import DEFAULT_HOST, Ports, S3Server, find_weed
 from send_test_images.localsite.stream import DataStream
 from send_test_images.localsite.watch import BucketWatcher
 from send_test_images.localsite.web.app import make_app
@@ -50,6 +56,9 @@ S3_DIED = (
     "to start a new one; the images in {data_dir} are kept."
 )
 """What serve says when its weed is gone (one line, on stderr)."""
+DEFAULT_CLAIM_CHECK_S = 5.0
+"""How often `serve` checks that it still holds its PostgreSQL database's lock."""
+DATABASE_TAKEN = "{problem}; this serve lost its claim while the database was away, so it stops now"
 OPEN_HOST_WARNING = (
     "WARNING: serving on {host}, not only on this machine: anyone who can reach this address can "
     "read and upload images (there is no authentication). Use --host 127.0.0.1 to keep it local."
@@ -152,7 +161,8 @@ class LocalSite:
         self._lock_handle: IO[str] | None = None
         self._ingestor: Ingestor | None = None
         self._expirer: Expirer | None = None
-        self._s3: S3Server | None = None
+        self._s3: S3Server | ExternalS3 | None = None
+        self._db: SiteDB | None = None
 
     # --- starting ----------------------------------------------------------------------------
 
@@ -167,11 +177,14 @@ class LocalSite:
         clock: Callable[[], float] = time.time,
         expiry_check_s: float = DEFAULT_EXPIRY_CHECK_S,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        db: str | None = None,
+        s3_endpoint: S3Endpoint | None = None,
     ) -> LocalSite:
         """Start weed, the watcher and the API on `host:port` (0 = a free port).
 
         `clock` is what expiry and the API call "now" (tests move it instead of waiting 300 s);
-        `max_upload_bytes` goes into every presigned POST as its size limit.
+        `max_upload_bytes` goes into every presigned POST as its size limit. `db` (a PostgreSQL
+        URL) and `s3_endpoint` replace SQLite in the data dir and the embedded weed.
         """
         data = Path(data_dir).expanduser().resolve()
         data.mkdir(parents=True, exist_ok=True)
@@ -179,7 +192,7 @@ class LocalSite:
         site._lock_handle = _lock_data_dir(data)
         try:
             site._write_site_json()  # the pid at once, so a racing start can name it
-            site._start_parts(host, port, weed, clock, expiry_check_s, max_upload_bytes)
+            site._start_parts(host, port, weed, clock, expiry_check_s, max_upload_bytes, db, s3_endpoint)
         except BaseException:
             site.stop()
             raise
@@ -193,36 +206,35 @@ class LocalSite:
         clock: Callable[[], float],
         expiry_check_s: float,
         max_upload_bytes: int,
+        db_url: str | None,
+        s3_endpoint: S3Endpoint | None,
     ) -> None:
         api = _ApiThread(host, port)  # first, so a taken port fails before weed starts
         self._parts.append(api)
-        db = SiteDB(self.data_dir / DEFAULT_DB_NAME, clock=clock)
+        db = SiteDB(database_url(db_url, self.data_dir), clock=clock)  # before weed: a bad --db costs nothing
         self._parts.append(db)
-        s3 = S3Server(self.data_dir, host=host, weed=weed)
+        db.claim(self._owner())
+        self._db = db
+        s3: S3Server | ExternalS3 = S3Server(self.data_dir, host=host, weed=weed) if s3_endpoint is None \
+            else ExternalS3(s3_endpoint)
         self._parts.append(s3)
         s3.start()
         self._s3 = s3
         self.s3_url, self.s3_start_seconds = s3.url, s3.start_seconds
 
         keys = s3.credentials
-        direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, DEFAULT_REGION)
+        direct = DirectS3(s3.url, s3.bucket, keys.access_key, keys.secret_key, s3.region)
         self._parts.append(direct)
         stream = DataStream()
         ingestor = Ingestor(db, s3.client(), direct, clock=clock, stream=stream)
         ingestor.start()
         self._parts.append(ingestor)
         self._ingestor = ingestor
-        watcher = BucketWatcher(
-            weed=weed or find_weed(),
-            filer_address=s3.filer_address,
-            bucket=s3.bucket,
-            on_object=ingestor.submit,
-            on_restart=ingestor.reconcile,
-            log_path=s3.log_path,
-        )
+        watcher = _watcher(s3, ingestor, weed)
         watcher.start()
         self._parts.append(watcher)
-        ingestor.reconcile()
+        if isinstance(watcher, BucketWatcher):
+            ingestor.reconcile()  # a poller's first listing is its reconcile
         expirer = Expirer(db, s3.client(), s3.bucket, clock=clock, interval=expiry_check_s)
         expirer.start()
         self._parts.append(expirer)
@@ -234,6 +246,12 @@ class LocalSite:
         )
         self.api_url = api.start(make_app(context))
         self._write_site_json()
+        db.set_owner(self._owner())
+
+    def _owner(self) -> dict[str, Any]:
+        """Who serves the database, for the message a second `serve` on it gets."""
+        return {"pid": self.pid, "host": socket.gethostname(), "api_url": self.api_url or None,
+                "data_dir": str(self.data_dir)}
 
     def _write_site_json(self) -> None:
         """Where this site answers; while it starts, only its pid (the URLs are null)."""
@@ -293,6 +311,12 @@ class LocalSite:
         """
         return self._s3.exit_problem() if self._s3 is not None else None
 
+    def database_taken(self) -> str | None:
+        """Why this site no longer owns its PostgreSQL database (another serve took it while our
+        session was lost), as one line; None while it does, and for SQLite or a site not ours.
+        A lost session's lock is taken again here (`SiteDB.keep_claim`)."""
+        return self._db.keep_claim() if self._db is not None else None
+
     def wait_idle(self, timeout: float) -> bool:
         """True once every object that landed so far is ingested (only for a site we own)."""
         if self._ingestor is None:
@@ -316,6 +340,7 @@ class LocalSite:
         self._ingestor = None
         self._expirer = None
         self._s3 = None
+        self._db = None
         if self._lock_handle is not None:
             info = read_site_json(self.data_dir)
             if info and info.get("pid") == self.pid:
@@ -329,6 +354,21 @@ class LocalSite:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _watcher(s3: S3Server | ExternalS3, ingestor: Ingestor, weed: Path | None) -> BucketWatcher | BucketPoller:
+    """Who tells ingestion that an object landed: weed's own change stream for the embedded S3,
+    a listing every second for an external one (the only thing every S3 speaks)."""
+    if isinstance(s3, ExternalS3):
+        return BucketPoller(s3.client(), s3.bucket, ingestor.submit)
+    return BucketWatcher(
+        weed=weed or find_weed(),
+        filer_address=s3.filer_address,
+        bucket=s3.bucket,
+        on_object=ingestor.submit,
+        on_restart=ingestor.reconcile,
+        log_path=s3.log_path,
+    )
 
 
 class _ApiThread:
@@ -381,6 +421,8 @@ def serve(
     *,
     out: IO[str] = sys.stdout,
     err: IO[str] | None = None,
+    db: str | None = None,
+    s3_endpoint: S3Endpoint | None = None,
 ) -> int:
     """Run the local site until Ctrl-C or SIGTERM; prints the API URL first. Returns 0, or 1
     when the S3 server died under it.
@@ -390,6 +432,8 @@ def serve(
     serve says so on `err` and stops, rather than answer errors: running it again starts a new
     weed on the same data, which loses nothing. Restarting weed in place is not done, because
     its URL is held by the API's presigner, the ingestion and expiry clients and the watcher.
+    An external S3 (`s3_endpoint`) and database (`db`) are not ours: their outages are 503s
+    with retry advice until they come back, and serve keeps running.
     """
     warning = open_host_warning(host)
     if warning:
@@ -399,17 +443,29 @@ def serve(
         sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with LocalSite.start(data_dir, host, port) as site:
+        with LocalSite.start(data_dir, host, port, db=db, s3_endpoint=s3_endpoint) as site:
             print(f"Local Photon Ranch API: {site.api_url}", file=out)
-            print(f"Local S3 (weed):        {site.s3_url}", file=out)
+            if s3_endpoint is None:
+                print(f"Local S3 (weed):        {site.s3_url}", file=out)
+            else:
+                print(f"External S3:            {site.s3_url} (bucket {s3_endpoint.bucket})", file=out)
+            if db is not None:
+                print(f"Database:               {shown(database_url(db, site.data_dir))}", file=out)
             print(f"Observe page:           {site.api_url}/", file=out)
             print(f"Data:                   {site.data_dir}  (Ctrl-C to stop)", file=out, flush=True)
+            next_claim_check = time.monotonic() + DEFAULT_CLAIM_CHECK_S
             while not stopping.wait(DEFAULT_SIGNAL_POLL):
                 problem = site.s3_exited()
                 if problem is not None:
                     print(S3_DIED.format(problem=problem, data_dir=site.data_dir),
                           file=err or sys.stderr, flush=True)
                     return 1
+                if time.monotonic() >= next_claim_check:
+                    next_claim_check = time.monotonic() + DEFAULT_CLAIM_CHECK_S
+                    taken = site.database_taken()
+                    if taken is not None:
+                        print(DATABASE_TAKEN.format(problem=taken), file=err or sys.stderr, flush=True)
+                        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

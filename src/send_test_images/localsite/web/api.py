@@ -201,6 +201,9 @@ def filtered_images(request: Request) -> Response:
     params = request.query_params
     if not params:
         return internal_error_response()
+    for name in ("username", "user_id", "site", "filter", "filename"):
+        if "\x00" in params.get(name, ""):  # PostgreSQL text cannot hold NUL: the real query fails
+            raise HTTPProblem(400, f"{name} {params[name]!r} is not allowed: use text without NUL characters")
     where: list[tuple[str, Any]] = []
     for name, column in (("username", "username"), ("user_id", "user_id"), ("site", "site"),
                          ("filter", "filter_used")):
@@ -212,10 +215,9 @@ def filtered_images(request: Request) -> Response:
     for name, condition in (("start_date", "capture_date >= ?"), ("end_date", "capture_date <= ?")):
         if name in params:
             where.append((condition, _date_param(name, params[name])))
-    if "filename" in params:
-        where.append(("base_filename GLOB ?", rules.like_to_glob(params["filename"])))
     ctx = context_of(request)
-    packages = [_package(ctx, row) for row in ctx.db.filtered_images(where, MAX_FILTERED)]
+    rows = ctx.db.filtered_images(where, MAX_FILTERED, name_like=params.get("filename"))
+    packages = [_package(ctx, row) for row in rows]
     try:
         folded = package.fold_final_smartstacks(packages)
     except ValueError as exc:  # a digit stack id without a numeric SSTKNUM: the real one fails too
@@ -314,13 +316,13 @@ def recentuploads(request: Request) -> Response:
 def health(request: Request) -> Response:
     """Proof of life that also tells a reusing command where this site's S3 is.
 
-    Alive means S3 answers too: without weed every upload and read fails, so a site whose weed
-    died answers 503 with the one-line reason, and a command looking for a running site does
-    not reuse it. The check is cached by the S3 server, and this handler runs in the thread
+    Alive means S3 (and an external database) answer too: without weed every upload and read
+    fails, so a site whose weed died answers 503 with the one-line reason, and a command looking
+    for a running site does not reuse it. The check is cached by the S3 server, and this handler runs in the thread
     pool, so a hung weed never holds up the event loop.
     """
     ctx = context_of(request)
-    problem = ctx.s3_problem()
+    problem = ctx.s3_problem() or ctx.db.problem()
     if problem is not None:
         raise HTTPProblem(503, problem)
     now = dt.datetime.fromtimestamp(ctx.clock(), dt.UTC).isoformat()

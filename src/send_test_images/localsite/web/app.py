@@ -23,11 +23,12 @@ from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from send_test_images.localsite.db import DatabaseUnavailable
 from send_test_images.localsite.web import api, datastream, pages, pixelviews, services
 from send_test_images.localsite.web.context import ApiContext
 from send_test_images.localsite.web.cors import Cors
 from send_test_images.localsite.web.limits import BodyLimit
-from send_test_images.localsite.web.problems import HTTPProblem, internal_error, problem_response
+from send_test_images.localsite.web.problems import HTTPProblem, database_unavailable, internal_error, problem_response
 
 POST = ["POST"]
 GET = ["GET"]
@@ -107,7 +108,8 @@ def make_app(ctx: ApiContext) -> Starlette:
         routes=routes,
         middleware=[Middleware(Cors, methods_of=_methods_of(routes)),
                     Middleware(BodyLimit, max_bytes=ctx.max_body_bytes)],
-        exception_handlers={HTTPProblem: problem_response, Exception: internal_error},
+        exception_handlers={HTTPProblem: problem_response, DatabaseUnavailable: database_unavailable,
+                            Exception: internal_error},
     )
     app.router.redirect_slashes = False
     app.state.ctx = ctx

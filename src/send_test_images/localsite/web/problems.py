@@ -11,6 +11,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from send_test_images.localsite.db import RETRY_AFTER_S, DatabaseUnavailable
+
 PLAIN = "text/plain; charset=utf-8"
 
 
@@ -58,3 +60,12 @@ def internal_error_response(exc: Exception | None = None) -> Response:
 async def internal_error(request: Request, exc: Exception) -> Response:
     """What the real API Gateway answers when its handler fails."""
     return internal_error_response(exc)
+
+
+async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+    """An external database that stopped answering is the site's outage, not the client's fault
+    nor a bug: 503 with the one-line reason and a Retry-After, so clients with retries (ours,
+    boto3, browsers) try again instead of giving up on a 5xx of the site's own making."""
+    answer = text(503, str(exc))
+    answer.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return answer
