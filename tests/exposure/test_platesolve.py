@@ -64,6 +64,14 @@ class Verdict:
     scale_error: float = math.inf  # relative
 
 
+def celestial_wcs(header: fits.Header) -> WCS:
+    """The TAN (+SIP) WCS of a header without its other cards, which astropy would warn about."""
+    keep = [card for card in header.cards
+            if card.keyword.startswith(("CTYPE", "CRVAL", "CRPIX", "CDELT", "CD1_", "CD2_", "CUNIT", "A_", "B_",
+                                        "AP_", "BP_", "RADESYS", "EQUINOX", "LONPOLE", "LATPOLE"))]
+    return WCS(fits.Header(keep))
+
+
 def solve(spec: ExposureSpec, folder: Path, config: Path) -> Verdict:
     """Render the frame, hand the solver its pixels alone, compare its WCS with our header's."""
     [large] = make_products(spec)
@@ -91,8 +99,7 @@ def solve(spec: ExposureSpec, folder: Path, config: Path) -> Verdict:
     solution = folder / f"frame{spec.number}.wcs"
     if not solution.exists():
         return Verdict(spec.number, solved=False)
-    found = WCS(fits.getheader(solution))
-    ours = WCS(header).celestial
+    found, ours = celestial_wcs(fits.getheader(solution)), celestial_wcs(header)
     middle = ((spec.camera.width - 1) / 2, (spec.camera.height - 1) / 2)
     (ra0, dec0), (ra1, dec1) = ours.all_pix2world([middle], 0)[0], found.all_pix2world([middle], 0)[0]
     centre = 3600 * math.degrees(math.acos(min(1.0, math.sin(math.radians(dec0)) * math.sin(math.radians(dec1))
