@@ -12,7 +12,7 @@ magnitudes (Barnard's star reads 9.79 / 6.96), 0 where Gaia has none. So positio
 Gaia epoch, J2016.0, and the header says so (CATEPOCH). Its 70 brightest stars come from
 Hipparcos, with ids -HIP and no colours.
 
-Loading (read 17 MB, sort by Dec) takes ~0.1 s and happens once per process (`load`); a field
+Loading (read 17 MB, sort by Dec) takes ~0.15-0.3 s and happens once per process (`load`); a field
 is then two binary searches on Dec and a cut on the exact separation, ~0.1 ms.
 """
 
@@ -69,7 +69,7 @@ class Catalogue:
     """The whole catalogue, sorted by Dec so a field is a slice found by binary search."""
 
     def __init__(self, stars: Stars) -> None:
-        order = np.argsort(stars.dec, kind="stable")
+        order = np.argsort(stars.dec)  # no two stars share a Dec, so any sort gives this one order
         self.stars = stars.take(order)
 
     def __len__(self) -> int:
