@@ -160,3 +160,15 @@ def test_a_target_whose_field_will_not_solve_gets_a_warning(tmp_path: Path) -> N
     [line] = err.getvalue().splitlines()
     assert line.startswith("send-test-images: warning: target M51 holds ")
     assert "will likely not solve" in line
+
+
+def test_make_with_stars_synthetic_writes_no_catalogue(tmp_path: Path) -> None:
+    argv = ["make", "--camera", "sq768", "-f", "h", "--truth", "--time", PLEIADES_NIGHT.isoformat(), "--seed", "3"]
+    for stars in ("synthetic", "catalogue"):
+        out = tmp_path / stars
+        assert main([*argv, "--stars", stars, "--out", str(out)], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+        [txt] = out.glob("*.txt")
+        header = fits.Header.fromstring(txt.read_text())
+        assert ("STARCAT" in header) == (stars == "catalogue")
+        [truth] = out.glob("*-truth.ecsv")
+        assert ("Gaia DR3 " in truth.read_text()) == (stars == "catalogue")
