@@ -20,6 +20,9 @@ from send_test_images.exposure.synth.stars import PlacedStars
 ARCSEC_PER_DEGREE = 3600.0
 EDGE_MARGIN = 0.5
 """Pixels: a star is in the frame when its centre is on a pixel of it (0-based edges at -0.5)."""
+MAX_RADIUS = 89.0
+"""Degrees: the TAN projection shows less than a hemisphere; a star behind it would land in the
+frame mirrored, so a field (even an absurd all-sky `--pixel-scale`) never reaches further."""
 
 
 def catalogue_limit(filter_name: str) -> float:
@@ -46,8 +49,7 @@ def count_in_frame(width: int, height: int, scale: float, ra: float, dec: float)
     The gnomonic projection by hand (the TAN of the header, north up): choosing pointings counts
     many fields, and building an astropy WCS for each would be ten times the cost of the count.
     """
-    half_diagonal = 0.5 * math.hypot(width, height) * scale / ARCSEC_PER_DEGREE
-    near = catalogue.load().near(ra, dec, half_diagonal * 1.01)
+    near = catalogue.load().near(ra, dec, _radius(width, height, scale))
     ra0, dec0 = math.radians(ra), math.radians(dec)
     d_ra, dec1 = np.radians(near.ra) - ra0, np.radians(near.dec)
     cos_c = math.sin(dec0) * np.sin(dec1) + math.cos(dec0) * np.cos(dec1) * np.cos(d_ra)
@@ -61,8 +63,7 @@ def count_in_frame(width: int, height: int, scale: float, ra: float, dec: float)
 def _in_frame(
     width: int, height: int, scale: float, ra: float, dec: float, *, site_style: bool
 ) -> tuple[np.ndarray, np.ndarray, catalogue.Stars]:
-    half_diagonal = 0.5 * math.hypot(width, height) * scale / ARCSEC_PER_DEGREE
-    near = catalogue.load().near(ra, dec, half_diagonal * 1.01)
+    near = catalogue.load().near(ra, dec, _radius(width, height, scale))
     if not len(near):
         return np.zeros(0), np.zeros(0), near
     x, y = frame_wcs(width, height, scale, ra, dec, site_style=site_style).wcs_world2pix(near.ra, near.dec, 0)
@@ -70,3 +71,8 @@ def _in_frame(
         (x >= -EDGE_MARGIN) & (x < width - EDGE_MARGIN) & (y >= -EDGE_MARGIN) & (y < height - EDGE_MARGIN)
     )
     return x[keep], y[keep], near.take(keep)
+
+
+def _radius(width: int, height: int, scale: float) -> float:
+    """Degrees from the centre to just past the frame's corners."""
+    return min(MAX_RADIUS, 1.01 * 0.5 * math.hypot(width, height) * scale / ARCSEC_PER_DEGREE)
