@@ -12,8 +12,9 @@ magnitudes (Barnard's star reads 9.79 / 6.96), 0 where Gaia has none. So positio
 Gaia epoch, J2016.0, and the header says so (CATEPOCH). Its 70 brightest stars come from
 Hipparcos, with ids -HIP and no colours.
 
-Loading (read 17 MB, sort by Dec) takes ~0.07 s (0.3 s on a busy host) and happens once per process (`load`); a field
-is then two binary searches on Dec and a cut on the exact separation, ~0.1 ms.
+Loading (read 17 MB, sort by Dec) takes ~0.07 s (0.3 s on a busy host) and happens once per
+process (`load`); a field is then two binary searches on Dec and a cut on the exact separation,
+~0.1 ms.
 """
 
 from __future__ import annotations
