@@ -2,7 +2,9 @@
 
 Debian's `astrometry.net` with its Tycho-2 index packages 07/08/09 (quads of 22' to 60', the
 ones a 50' sq4k frame needs) solves default 4096² light frames at seeded default pointings from
-their pixels alone: no WCS in the file it reads, only a scale hint of +-5%. Both are installed by
+their pixels alone: no WCS in the file it reads, only a scale hint of +-5%, and a linear fit
+(`--tweak-order 1`: our header is a plain TAN; the default SIP order 2 overfits a field of a few
+dozen stars and moved one trial centre by 1.97"). The solver and the indexes are installed by
 `./dev test` (install_system_tools), like fitsverify. Each solve is bounded: Debian's
 /etc/astrometry.cfg does not enforce --cpulimit, so the solver runs with a config of our own
 (`inparallel`: every index in memory at once, the fast way) and a wall-clock timeout that ends
@@ -84,8 +86,8 @@ def solve(spec: ExposureSpec, folder: Path, config: Path) -> Verdict:
     command = [
         str(SOLVE_FIELD), "--config", str(config), "--no-plots", "--overwrite", "--no-verify",
         "--scale-units", "arcsecperpix", "--scale-low", f"{scale * 0.95}", "--scale-high", f"{scale * 1.05}",
-        "--downsample", "2", "--dir", str(folder), "--new-fits", "none", "--rdls", "none", "--corr", "none",
-        "--match", "none", "--index-xyls", "none", "--temp-axy", str(image),
+        "--downsample", "2", "--tweak-order", "1", "--dir", str(folder), "--new-fits", "none",
+        "--rdls", "none", "--corr", "none", "--match", "none", "--index-xyls", "none", "--temp-axy", str(image),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
