@@ -34,6 +34,8 @@ SEEING = 2.5
 """Seeing FWHM in arcsec."""
 FITS_FORMAT = "fz"
 USER = "send-test-images"
+STARS = "catalogue"
+"""Light frames take their bright stars from the real sky (Gaia DR3), so they plate-solve."""
 
 # --- where to send (`up`) -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from astropy.io import fits
@@ -86,12 +87,16 @@ def test_a_missing_header_file_is_refused_by_name(tmp_path: Path) -> None:
 
 def test_the_journal_keeps_the_preset_so_resume_remakes_the_same_files() -> None:
     record = RunRecord(run_id="r", target="local", data=None, s3_directory="data", info_channel=None,
-                       out_dir=None, options=BatchOptions(like="ptr-observatory", files="hj"), seed=3)
+                       out_dir=None, options=BatchOptions(like="ptr-observatory", files="hj", stars="synthetic"),
+                       seed=3)
     line = record.to_json()
     assert line["format"] == 2
     assert RunRecord.from_json(line, run_id="r", path="journal") == record
+    with_sky = replace(record, options=replace(record.options, stars="catalogue"))
+    assert with_sky.to_json()["options"]["like"] == "ptr-observatory"  # format 3 keeps it too
+    assert RunRecord.from_json(with_sky.to_json(), run_id="r", path="journal") == with_sky
     plain = RunRecord(run_id="r", target="local", data=None, s3_directory="data", info_channel=None,
-                      out_dir=None, options=BatchOptions(), seed=3).to_json()
+                      out_dir=None, options=BatchOptions(stars="synthetic"), seed=3).to_json()
     assert plain["format"] == 1 and "like" not in plain["options"]  # older versions still read it
 
 

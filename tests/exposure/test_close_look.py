@@ -18,7 +18,7 @@ from PIL import Image
 
 from send_test_images.exposure.binning import block_mean, small_bin_factor
 from send_test_images.exposure.observation import make_observation
-from send_test_images.exposure.products import make_exposure, running_stack
+from send_test_images.exposure.products import draw_frame, make_exposure, running_stack
 from send_test_images.exposure.profiles import get_camera, get_site
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FrameSpec, make_frame
@@ -166,7 +166,8 @@ def test_image_statistics_are_the_pixels_own() -> None:
     exposure = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=3,
                                           camera=SQ1K, date_obs=WHEN))
     header = exposure.header
-    pixels = make_frame(FrameSpec(), SQ1K, seed=3).pixels
+    pixels = draw_frame(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=3, camera=SQ1K,
+                                     date_obs=WHEN))[0].pixels
     assert header["IMGMIN"] == pixels.min() and header["IMGMAX"] == pixels.max()
     assert header["IMGMED"] == pytest.approx(np.median(pixels), abs=1)
     assert header["IMGMEAN"] == pytest.approx(pixels.mean(), rel=0.01)

@@ -105,7 +105,7 @@ def test_truth_positions_agree_with_the_header_wcs_and_the_pixels() -> None:
     brightest = table[np.argmax(table["flux"])]
     x, y = wcs.all_world2pix(brightest["ra"], brightest["dec"], 0)
     star = pixels[round(float(y)), round(float(x))]
-    assert star > np.percentile(pixels, 99)  # the brightest star sits where the WCS says
+    assert star >= np.percentile(pixels, 99.9)  # the brightest star sits where the WCS says (maybe saturated)
 
 
 def test_moving_right_in_the_image_moves_west() -> None:

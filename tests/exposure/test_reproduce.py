@@ -17,7 +17,7 @@ from astropy.io import fits
 from send_test_images.errors import UsageError
 from send_test_images.exposure.plan import BatchOptions, plan
 from send_test_images.exposure.presets import PTR_OBSERVATORY
-from send_test_images.exposure.products import make_exposure, make_products
+from send_test_images.exposure.products import draw_frame, make_exposure, make_products
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.provenance import exposure_spec_from_header
 from send_test_images.exposure.spec import ExposureSpec
@@ -40,6 +40,7 @@ def large_pixels(products: list) -> np.ndarray:  # type: ignore[type-arg]
 
 CASES = {
     "light": lambda: planned()[0],
+    "synthetic light": lambda: planned(stars="synthetic")[0],
     "flat": lambda: planned(frame="flat", exptime=3.0)[0],
     "smartstack frame": lambda: planned(smartstack=3)[2],
     "site light, odd size": lambda: ExposureSpec(
@@ -62,7 +63,7 @@ def test_the_txt_alone_remakes_byte_identical_files(case: str) -> None:
     assert [p.data for p in remade] == [p.data for p in sent]
 
 
-@pytest.mark.parametrize("case", ["light", "smartstack frame"])
+@pytest.mark.parametrize("case", ["light", "synthetic light", "smartstack frame"])
 def test_a_downloaded_fits_header_remakes_the_same_pixels(case: str) -> None:
     spec = CASES[case]()
     sent = make_products(spec)
@@ -72,17 +73,28 @@ def test_a_downloaded_fits_header_remakes_the_same_pixels(case: str) -> None:
         with fits.open(io.BytesIO(product.data)) as hdul:
             header = hdul[1].header
         remade = exposure_spec_from_header(header)
-        assert np.array_equal(make_frame(remade.frame, remade.camera, seed=remade.seed).pixels,
-                              large_pixels(sent))
+        assert np.array_equal(draw_frame(remade)[0].pixels, large_pixels(sent))
 
 
 def test_seed_and_field_seed_cards_are_the_frames_own() -> None:
-    spec = planned(smartstack=3)[1]
+    spec = planned(smartstack=3, stars="synthetic")[1]
     header = make_exposure(spec).header
     assert header["SEED"] == spec.seed
     assert header["FIELDSD"] == spec.frame.field_seed
-    again = make_frame(FrameSpec(field_seed=header["FIELDSD"]), get_camera("sq768"), seed=header["SEED"])
+    again = make_frame(FrameSpec(field_seed=header["FIELDSD"], stars="synthetic"), get_camera("sq768"),
+                       seed=header["SEED"])
     assert np.array_equal(again.pixels, large_pixels(make_products(spec)))
+
+
+def test_a_header_from_before_catalogue_stars_remakes_its_synthetic_stars() -> None:
+    spec = planned(stars="synthetic")[0]
+    sent = make_products(spec)
+    txt = next(p for p in sent if p.name.ext == "txt").data.decode("ascii")
+    line = "HISTORY synth frame.stars=synthetic".ljust(80)
+    assert line in txt
+    old = txt.replace(line, "")  # as written before the recipe had `frame.stars`
+    remade = make_products(exposure_spec_from_header(old + " " * 80))
+    assert np.array_equal(large_pixels(remade), large_pixels(sent))
 
 
 def test_a_header_without_the_recipe_is_refused_with_what_to_do() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from send_test_images.exitcodes import ExitCode
-from send_test_images.exposure.options import BatchOptions, Location, SensorSize
+from send_test_images.exposure.options import BatchOptions, Location, SensorSize, Target
 from send_test_images.sending import journal
 from send_test_images.sending.journal import JournalError
-from send_test_images.sending.records import FORMAT, RunRecord
+from send_test_images.sending.records import FORMAT, FORMAT_WITH_SKY, RunRecord
 
 from inprocess import resume, run_cli
 from loopback_server import LoopbackServer
@@ -58,16 +58,33 @@ def test_a_record_goes_to_json_and_back_unchanged() -> None:
     options = BatchOptions(
         site="abc", inst="cam2", files="hF", repeat=3, smartstack=2, seed=9, camera="sq1k", exptime=12.5,
         filter="R", time=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), truth=True, seeing=3.0,
-        location=Location(-30.5, -70.7, 2200.0), size=SensorSize(320, 200), pixel_scale=0.9,
+        location=Location(-30.5, -70.7, 2200.0), size=SensorSize(320, 200), pixel_scale=0.9, stars="synthetic",
     )
     record = RunRecord(RUN_ID, "local", Path("/data/site"), "info-images", 2, Path("/out"), options, seed=9)
 
     line = json.loads(json.dumps(record.to_json()))
 
-    assert line["format"] == FORMAT == 1
+    assert line["format"] == FORMAT == 1  # synthetic stars: the layout older versions read
     assert list(line) == ["event", "format", "run_id", "target", "data", "s3_directory", "info_channel",
                           "out_dir", "options", "seed"]
     assert line["options"]["location"] == "-30.5,-70.7,2200.0" and line["options"]["size"] == "320x200"
+    assert RunRecord.from_json(line, run_id=RUN_ID, path="j") == record
+
+
+@pytest.mark.parametrize("sky", [
+    {},
+    {"target": Target.parse("M31")},
+    {"target": Target.parse("10.5,-20.25"), "stars": "synthetic", "like": "ptr-observatory"},
+])
+def test_a_run_with_catalogue_stars_or_a_target_is_journaled_as_format_3(sky: dict[str, object]) -> None:
+    options = BatchOptions(site="abc", seed=9, **sky)  # type: ignore[arg-type]
+    record = RunRecord(RUN_ID, "local", None, "data", None, None, options, seed=9)
+
+    line = json.loads(json.dumps(record.to_json()))
+
+    assert line["format"] == FORMAT_WITH_SKY == 3
+    assert line["options"]["stars"] == options.stars
+    assert line["options"]["target"] == (str(options.target) if options.target else None)
     assert RunRecord.from_json(line, run_id=RUN_ID, path="j") == record
 
 
@@ -79,7 +96,7 @@ def test_an_old_format_1_run_line_is_read_as_it_was_meant() -> None:
     # null meant "the default": the same values the command line uses today
     assert record.options == BatchOptions(
         site="tst", inst="old1", files="hjtf", repeat=2, camera="sq768", seed=7,
-        location=Location(-30.5, -70.7, 2200.0),
+        location=Location(-30.5, -70.7, 2200.0), stars="synthetic",  # made before catalogue stars existed
     )
 
 
@@ -99,8 +116,8 @@ def test_resume_finishes_a_journal_written_in_the_old_format(server: LoopbackSer
 @pytest.mark.parametrize(
     ("line", "why"),
     [
-        # 2 is FORMAT 1 plus `like` (issue 13's --like), so the unknown one is now 3
-        (old_line(format=3), "has format 3, and this version of send-test-images reads 1, 2"),
+        # 2 is FORMAT 1 plus `like` (issue 13's --like), 3 adds `stars` and `target` (issue 16)
+        (old_line(format=4), "has format 4, and this version of send-test-images reads 1, 2, 3"),
         (old_line(format=None), "has format None"),
         ({k: v for k, v in old_line().items() if k != "target"}, "has no 'target' in its run line"),
         (old_line(options={k: v for k, v in old_line()["options"].items() if k != "files"}),  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from send_test_images.exposure.options import (
     MAX_SEEING,
     MIN_PIXEL_SCALE,
     MIN_SEEING,
+    STAR_SOURCES,
 )
 from send_test_images.exposure.presets import PRESETS
 from send_test_images.invocation import PROG, program
@@ -166,6 +167,14 @@ def _add_exposure_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--image", choices=("sky", "perlin"), default=defaults.IMAGE,
                    help="sky = stars on a realistic sky; perlin = the original smooth blobs "
                    f"(default: {defaults.IMAGE})")
+    g.add_argument("--stars", choices=STAR_SOURCES, default=defaults.STARS,
+                   help="catalogue = a light frame's stars brighter than G=10 are Gaia DR3's at their real "
+                   "places (the frame plate-solves at its pointing), fainter ones synthetic; synthetic = every "
+                   f"star drawn at random, as before (default: {defaults.STARS})")
+    g.add_argument("--target", type=argtypes.target, default=None, metavar="NAME|RA,DEC",
+                   help="point every exposure here: a named object (M1..M106, NGC 55..NGC 7635; see README) or "
+                   "RA,DEC in degrees; warns when the field holds too "
+                   "few catalogue stars to plate-solve (default: a random target, chosen so the frame solves)")
     g.add_argument("--frame", choices=("light", "bias", "dark", "flat"), default=defaults.FRAME,
                    help=f"frame type, written to IMAGETYP/OBSTYPE (default: {defaults.FRAME})")
     g.add_argument("--exptime", type=argtypes.at_least_zero("exposure time", highest=MAX_EXPTIME),
@@ -284,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: SQLite in the data folder); one serve per database")
     serve.add_argument("--s3-endpoint", type=argtypes.s3_endpoint, default=None, metavar="URL",
                        help="use this S3 (a SeaweedFS or MinIO cluster) instead of starting weed; keys from "
-                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, region from AWS_REGION")
+                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, region from AWS_REGION "
+                       "(default: the embedded weed)")
     serve.add_argument("--s3-bucket", type=argtypes.bucket, default=None, metavar="NAME",
                        help="the bucket on --s3-endpoint (default: photonranch-001, made if missing)")
 

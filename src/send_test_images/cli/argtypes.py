@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
-from send_test_images.exposure.options import Location, SensorSize, parse_time
+from send_test_images.exposure.options import Location, SensorSize, Target, parse_time
 from send_test_images.sending import targets
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -187,6 +187,11 @@ def location(text: str) -> Location:
 def sensor_size(text: str) -> SensorSize:
     """`--size WxH` -> SensorSize."""
     return _refused_as_is(SensorSize.parse, text)
+
+
+def target(text: str) -> Target:
+    """`--target NAME|RA,DEC` -> Target."""
+    return _refused_as_is(Target.parse, text)
 
 
 def s3_directory(text: str) -> str:

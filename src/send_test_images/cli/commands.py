@@ -17,9 +17,10 @@ from send_test_images.cli.view import TextView
 from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import BatchOptions
-from send_test_images.exposure.plan import PlannedBlock, new_seed
+from send_test_images.exposure.plan import PlannedBlock, new_seed, template_spec
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.provenance import exposure_spec_from_header, header_from_file
+from send_test_images.exposure.sky.pointings import unsolvable_warning, uses_catalogue
 from send_test_images.sending import numbering, spool
 from send_test_images.sending import run as sending_run
 from send_test_images.sending.options import RunRequest
@@ -29,6 +30,11 @@ from send_test_images.sending.pipeline import refuse_in_a_starting_worker
 def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
     """Run one command; its records were checked when they were built."""
     refuse_in_a_starting_worker()
+    match command:
+        case Up(request):
+            warn_if_unsolvable(request.batch, err)
+        case Make(batch, from_header=None):
+            warn_if_unsolvable(batch, err)
     match command:
         case Up(request, dry_run=True):
             return run_dry(request, out=out)
@@ -52,6 +58,20 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
         case Load(locust_args):
             return run_load(locust_args, out=out)
     raise UsageError(f"command {command!r} is not known: use up, resume, make or serve")
+
+
+def warn_if_unsolvable(options: BatchOptions, err: TextIO) -> None:
+    """`--target` at a field with too few catalogue stars to plate-solve: say so, make it anyway."""
+    target = options.target
+    if target is None:
+        return
+    PlannedBlock(options, range(1, 1 + options.count), seed=0).check()  # a refused run gets its error, no warning
+    spec = template_spec(options, 1, seed=0)
+    if not uses_catalogue(spec.frame):
+        return
+    message = unsolvable_warning(spec.camera, target.ra, target.dec, str(target))
+    if message is not None:
+        print(f"send-test-images: warning: {message}", file=err)
 
 
 def run_up(request: RunRequest, *, out: TextIO, err: TextIO) -> int:
@@ -109,6 +129,7 @@ def run_make(options: BatchOptions, *, out_dir: Path, first_number: int, out: Te
     """Write a data set to a folder; numbers are not reserved because nothing is sent."""
     seed = options.seed if options.seed is not None else new_seed()
     specs = PlannedBlock(options, range(first_number, first_number + options.count), seed=seed)
+    specs.check()  # e.g. a --target below the horizon: refused before the first file is written
     for spec in specs:
         for path in spool.write_exposure(make_exposure(spec), out_dir):
             print(path, file=out)

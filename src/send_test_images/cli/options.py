@@ -162,6 +162,8 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
         size=args.size,
         pixel_scale=args.pixel_scale,
         like=args.like,
+        stars=args.stars,
+        target=args.target,
     )
 
 

@@ -22,6 +22,7 @@ from astropy.io import fits
 
 from send_test_images import __version__
 from send_test_images.exposure.cards import card_image, header_block, history_image
+from send_test_images.exposure.framewcs import wcs_cards
 from send_test_images.exposure.measure import (
     MAD_TO_SIGMA,
     NOT_MEASURED,
@@ -33,6 +34,7 @@ from send_test_images.exposure.measure import (
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation, local_sidereal_hours
 from send_test_images.exposure.provenance import history_lines
+from send_test_images.exposure.sky import catalogue
 
 if TYPE_CHECKING:
     from send_test_images.exposure.spec import ExposureSpec
@@ -48,7 +50,6 @@ UNIX_EPOCH_MJD = 40587.0
 SECONDS_PER_DAY = 86400.0
 MJD_TO_JD = 2400000.5
 
-ARCSEC_PER_DEGREE = 3600.0
 ARCSEC_PER_RADIAN = 206264.806
 DEGREES_PER_HOUR = 15.0
 
@@ -332,7 +333,7 @@ def _site_cards(
         ("TPT-DEC", dec_dms, "[dms] Catalog Dec of object"),
         ("RA-HMS", ra_hms, ""),
         ("DEC-DMS", dec_dms, ""),
-        *_wcs_cards(width, height, scale, observation, site_style=site_style),
+        *wcs_cards(width, height, scale, observation.ra, observation.dec, site_style=site_style),
         ("SITERED", True, "Has this file been reduced at site"),
         # photometry_process.py, which then writes the .txt
         ("IMGSTDEV", round(stats.stdev, 3), "Standard deviation of image array"),
@@ -376,38 +377,9 @@ def _provenance_keys(spec: ExposureSpec, frame: Frame) -> list[tuple[str, object
     ]
     if spec.frame.field_seed is not None:
         keys.append(("FIELDSD", spec.frame.field_seed, "Star-field seed shared by a smartstack"))
+    if frame.params.get("stars") == "catalogue":
+        keys += catalogue.header_cards()
     return keys
-
-
-def _wcs_cards(
-    width: int, height: int, scale: float, observation: Observation, *, site_style: bool
-) -> list[tuple[str, object, str]]:
-    """The site's rough pre-solve TAN WCS: CDELT1 positive and CRPIX = NAXIS/2 as it writes
-    them (post_exposure_subprocess.py); the default keeps the exact centre and east left."""
-    if site_style:
-        return [
-            ("CTYPE1", "RA---TAN", ""),
-            ("CTYPE2", "DEC--TAN", ""),
-            ("CDELT1", scale / ARCSEC_PER_DEGREE, ""),
-            ("CDELT2", scale / ARCSEC_PER_DEGREE, ""),
-            ("CRVAL1", observation.ra, ""),
-            ("CRVAL2", observation.dec, ""),
-            ("CRPIX1", width / 2, ""),
-            ("CRPIX2", height / 2, ""),
-        ]
-    return [
-        ("WCSAXES", 2, "Number of WCS axes"),
-        ("CTYPE1", "RA---TAN", "Gnomonic projection"),
-        ("CTYPE2", "DEC--TAN", "Gnomonic projection"),
-        ("CUNIT1", "deg", ""),
-        ("CUNIT2", "deg", ""),
-        ("CRVAL1", observation.ra, "[deg] RA at the reference pixel"),
-        ("CRVAL2", observation.dec, "[deg] Dec at the reference pixel"),
-        ("CRPIX1", (width + 1) / 2, "Reference pixel: the frame centre (1-based)"),
-        ("CRPIX2", (height + 1) / 2, "Reference pixel: the frame centre (1-based)"),
-        ("CDELT1", -scale / ARCSEC_PER_DEGREE, "[deg/pixel] RA increases to the left"),
-        ("CDELT2", scale / ARCSEC_PER_DEGREE, "[deg/pixel] north is up"),
-    ]
 
 
 def _star_stats(spec: ExposureSpec, frame: Frame, stats: ImageStats) -> StarStats:

@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,10 +29,11 @@ import numpy as np
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.profiles import SiteProfile
-from send_test_images.exposure.targets import DEC as TARGET_DEC
+from send_test_images.exposure.targets import DEC, RA, target_near
 from send_test_images.exposure.targets import NAMES as TARGET_NAMES
-from send_test_images.exposure.targets import RA as TARGET_RA
-from send_test_images.exposure.targets import target_near
+
+TARGET_RA = np.array(RA)
+TARGET_DEC = np.array(DEC)
 
 DEFAULT_MIN_ALTITUDE = 30.0
 """Degrees: random pointings stay above this, where sites actually observe."""
@@ -71,6 +72,10 @@ SELECTION_MARGIN = 1.0
 DEFAULT_POINTING_SCATTER = 2.0 / 60.0
 """Degrees: a mount lands within a couple of arcminutes of a target, never on its catalogue
 centre to the arcsecond."""
+
+MAX_BLANK_DRAWS = 64
+"""Random alt/az pointings tried for one that `accept`s, when no allowed target is up; the last
+is kept if none does (at ~0.2 ms a try, at most ~13 ms)."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,17 @@ def make_observation(
     dec: float | None = None,
     min_altitude: float = DEFAULT_MIN_ALTITUDE,
     max_altitude: float = DEFAULT_MAX_ALTITUDE,
+    targets: Sequence[int] | None = None,
+    accept: Callable[[float, float], bool] | None = None,
 ) -> Observation:
     """A pointing for `site` at `date_obs`: random (from `seed`) or the given RA/Dec.
 
     A random pointing goes to a well-known object (targets.py) between the two altitudes, the
     way observers use a site, within a couple of arcminutes of its centre; when none is up it
-    is drawn evenly over the sky between the two altitudes. A given RA/Dec must be above the
+    is drawn evenly over the sky between the two altitudes. `targets` (indices into
+    targets.TARGETS) limits the objects to choose from, and `accept(ra, dec)` the blank-sky
+    draws (up to MAX_BLANK_DRAWS of them): catalogue stars use both to point where a plate
+    solver finds enough stars (sky/pointings.py). A given RA/Dec must be above the
     horizon, else the header would describe a frame no site could take; it is named after the
     target it falls on, if any.
     """
@@ -134,10 +144,14 @@ def make_observation(
         raise UsageError("pointing needs both ra and dec, or neither for a random pointing")
     target: str | None = None
     if ra is None or dec is None:
-        picked = _random_target(seed, when, site, min_altitude, max_altitude)
+        picked = _random_target(seed, when, site, min_altitude, max_altitude, targets)
         if picked is None:
-            altitude, azimuth = _random_altaz(seed, min_altitude, max_altitude)
-            ra, dec = altaz_to_radec(altitude, azimuth, when, site)
+            draws = _random_altaz(seed, min_altitude, max_altitude)
+            for _ in range(MAX_BLANK_DRAWS if accept is not None else 1):
+                altitude, azimuth = next(draws)
+                ra, dec = altaz_to_radec(altitude, azimuth, when, site)
+                if accept is None or accept(ra, dec):
+                    break
         else:
             target, ra, dec = picked
             altitude, azimuth = radec_to_altaz(ra, dec, when, site)
@@ -205,7 +219,8 @@ def _observer(site: SiteProfile) -> dict[str, float]:
 
 
 def _random_target(
-    seed: int, when: dt.datetime, site: SiteProfile, min_altitude: float, max_altitude: float
+    seed: int, when: dt.datetime, site: SiteProfile, min_altitude: float, max_altitude: float,
+    allowed: Sequence[int] | None = None,
 ) -> tuple[str, float, float] | None:
     """A catalogued target between the altitudes at `when`, scattered by up to
     DEFAULT_POINTING_SCATTER; None when none is up.
@@ -220,8 +235,10 @@ def _random_target(
     sin_alt = (np.sin(lat) * np.sin(dec)
                + np.cos(lat) * np.cos(dec) * np.cos(lst - np.radians(TARGET_RA)))
     altitude = np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))
-    up = np.flatnonzero((altitude >= min_altitude + SELECTION_MARGIN)
-                        & (altitude <= max_altitude - SELECTION_MARGIN))
+    within = (altitude >= min_altitude + SELECTION_MARGIN) & (altitude <= max_altitude - SELECTION_MARGIN)
+    if allowed is not None:
+        within &= np.isin(np.arange(TARGET_RA.size), np.asarray(allowed, dtype=np.intp))
+    up = np.flatnonzero(within)
     if up.size == 0:
         return None
     rng = np.random.default_rng((seed, _TARGET_STREAM))
@@ -242,7 +259,8 @@ def local_sidereal_hours(when: dt.datetime, longitude: float) -> float:
     return (gmst + longitude / 15.0) % 24.0
 
 
-def _random_altaz(seed: int, min_altitude: float, max_altitude: float) -> tuple[float, float]:
+def _random_altaz(seed: int, min_altitude: float, max_altitude: float) -> Iterator[tuple[float, float]]:
+    """Alt/az drawn evenly over the sky between the altitudes, one after another from `seed`."""
     if not 0.0 <= min_altitude < max_altitude <= 90.0:
         raise UsageError(
             f"altitude range {min_altitude}..{max_altitude} is not allowed: "
@@ -250,9 +268,10 @@ def _random_altaz(seed: int, min_altitude: float, max_altitude: float) -> tuple[
         )
     rng = np.random.default_rng((seed, _POINTING_STREAM))
     low, high = np.sin(np.radians([min_altitude, max_altitude]))
-    altitude = float(np.degrees(np.arcsin(rng.uniform(low, high))))
-    azimuth = float(rng.uniform(0.0, 360.0))
-    return altitude, azimuth
+    while True:
+        altitude = float(np.degrees(np.arcsin(rng.uniform(low, high))))
+        azimuth = float(rng.uniform(0.0, 360.0))
+        yield altitude, azimuth
 
 
 def check_radec(ra: float, dec: float) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from send_test_images import defaults
 from send_test_images.errors import UsageError
 from send_test_images.exposure.presets import get_preset
+from send_test_images.exposure.targets import NAMES as TARGET_NAMES
+from send_test_images.exposure.targets import find_target
 
 MIN_SENSOR_SIDE = 64
 MAX_SENSOR_SIDE = 16384
@@ -41,6 +43,10 @@ MAX_SEED = 2**63 - 1
 
 MAX_EXPOSURES = 99_999_999
 """File numbers a camera has (8 digits): a run of more can never be named."""
+
+STAR_SOURCES = ("catalogue", "synthetic")
+"""`--stars`: catalogue = bright stars of the real sky (Gaia DR3) plus synthetic faint ones;
+synthetic = every star drawn at random (the frames of earlier versions)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,37 @@ class SensorSize:
         return f"{self.width}x{self.height}"
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where `--target` points: a named object of targets.py, or RA,DEC in degrees."""
+
+    ra: float
+    dec: float
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """`NAME` (M31, NGC 253; any case, spaces optional) or `RA,DEC` in degrees."""
+        found = find_target(text)
+        if found is not None:
+            return cls(found[1], found[2], found[0])
+        message = (
+            f"target {text!r} is not allowed: use RA,DEC in degrees (RA 0 up to 360, Dec -90 to 90), "
+            f"e.g. 10.68,41.27, or a name: {', '.join(TARGET_NAMES)}"
+        )
+        try:
+            ra, dec = (float(part) for part in text.split(","))
+        except ValueError:
+            raise UsageError(message) from None
+        if not (0.0 <= ra < 360.0 and -90.0 <= dec <= 90.0):  # NaN fails both
+            raise UsageError(message)
+        return cls(ra, dec)
+
+    def __str__(self) -> str:
+        """The text `parse` reads back: the name, else `RA,DEC`."""
+        return self.name if self.name is not None else f"{self.ra!r},{self.dec!r}"
+
+
 def parse_time(text: str) -> dt.datetime:
     """`--time`: ISO 8601; without a zone it is UTC, as DATE-OBS is."""
     message = f"time {text!r} is not allowed: use ISO 8601 UTC {DATES}, e.g. 2026-11-24T05:30:00"
@@ -156,10 +193,16 @@ class BatchOptions:
     size: SensorSize | None = None
     pixel_scale: float | None = None  # arcsec/pixel overriding the camera profile's
     like: str | None = None  # `--like NAME`: a presets.Preset whose site to imitate
+    stars: str = defaults.STARS  # `--stars`: one of STAR_SOURCES
+    target: Target | None = None  # `--target`: a fixed pointing instead of a random one per exposure
 
     def __post_init__(self) -> None:
         if self.like is not None:
             get_preset(self.like)  # refuses an unknown name, naming the known ones
+        if self.stars not in STAR_SOURCES:
+            raise UsageError(f"stars {self.stars!r} is not allowed: use one of {', '.join(STAR_SOURCES)}")
+        if self.target is not None and not isinstance(self.target, Target):
+            raise UsageError(f"target {self.target!r} is not allowed: use an options.Target or None")
         if self.count > MAX_EXPOSURES:
             raise UsageError(
                 f"repeat {self.repeat} x smartstack {self.smartstack} is not allowed: that is {self.count} "

@@ -17,7 +17,7 @@ import numpy as np
 
 from send_test_images.errors import UsageError
 from send_test_images.exposure.naming import check_inst, check_site, normalize_data_type
-from send_test_images.exposure.observation import Observation, make_observation, to_utc
+from send_test_images.exposure.observation import Observation, radec_to_altaz, to_utc
 from send_test_images.exposure.options import (
     DATES,
     FIRST_DATE,
@@ -28,6 +28,7 @@ from send_test_images.exposure.options import (
 )
 from send_test_images.exposure.presets import clock_stack_id, get_preset
 from send_test_images.exposure.profiles import get_camera, get_site
+from send_test_images.exposure.sky.pointings import make_pointing
 from send_test_images.exposure.spec import ExposureSpec, check_files
 from send_test_images.exposure.synth import FrameSpec
 
@@ -116,7 +117,8 @@ class PlannedBlock:
             stack_seed = exposure_seed(self.seed, first)
             began = self.start + self.cadence * first
             if self._stack is None or self._stack[0] != first:
-                self._stack = (first, make_observation(began, spec.site_profile, stack_seed))
+                self._stack = (first, make_pointing(began, spec.site_profile, stack_seed, spec.camera, spec.frame,
+                                                    ra=spec.ra, dec=spec.dec))
             pointing = self._stack[1]
             spec = replace(
                 spec,
@@ -130,8 +132,20 @@ class PlannedBlock:
     def check(self) -> None:
         """Make the first and the last spec: what only a made spec can refuse is refused now."""
         if self.numbers:
-            self.spec(0)
-            self.spec(len(self.numbers) - 1)
+            for spec in (self.spec(0), self.spec(len(self.numbers) - 1)):
+                self._check_target_is_up(spec)
+
+    def _check_target_is_up(self, spec: ExposureSpec) -> None:
+        """`--target` below the horizon would fail while drawing, after numbers were reserved."""
+        target = self.options.target
+        if target is None:
+            return
+        altitude, _ = radec_to_altaz(target.ra, target.dec, spec.date_obs, spec.site_profile)
+        if altitude <= 0.0:
+            raise UsageError(
+                f"target {target} is below the horizon at site {spec.site} at {spec.date_obs.isoformat()} "
+                f"(altitude {altitude:.1f} deg): use a --time when it is up, or another --target"
+            )
 
     def for_numbers(self, wanted: Iterable[int]) -> Iterator[ExposureSpec]:
         """The specs of the `wanted` numbers of this block (ascending), one at a time."""
@@ -184,7 +198,9 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
         seeing_fwhm=options.seeing,
         cosmic_rays=options.cosmic_rays,
         satellite=options.satellite,
+        stars=options.stars,
     )
+    target = options.target
     return ExposureSpec(
         site=options.site,
         inst=options.inst,
@@ -201,4 +217,6 @@ def template_spec(options: BatchOptions, number: int, *, seed: int) -> ExposureS
         fits_format=options.fits_format,
         truth=options.truth,
         preset=get_preset(options.like) if options.like else None,
+        ra=target.ra if target else None,
+        dec=target.dec if target else None,
     )

@@ -26,15 +26,18 @@ from send_test_images.exposure.binning import bin_frame, small_bin_factor
 from send_test_images.exposure.fitsfiles import EXTENSIONS, fits_bytes
 from send_test_images.exposure.header import make_header_text
 from send_test_images.exposure.naming import FileName
-from send_test_images.exposure.observation import Observation, make_observation
+from send_test_images.exposure.observation import Observation
 from send_test_images.exposure.preview import (
     DEFAULT_QUALITY,
     jpeg_bytes,
     make_preview,
     make_thumbnail,
 )
+from send_test_images.exposure.sky.field import place_catalogue
+from send_test_images.exposure.sky.pointings import make_pointing, uses_catalogue
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import Frame, make_frame
+from send_test_images.exposure.synth.stars import PlacedStars
 
 LARGE_LEVEL = "00"
 SMALL_LEVEL = "10"
@@ -80,10 +83,7 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
     """Draw the frame, write its header, then every requested file; truth only if asked."""
     previews = "j" in spec.files or "t" in spec.files
     stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
-    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, keep_expected=stacked)
-    observation = make_observation(
-        spec.date_obs, spec.site_profile, spec.seed, ra=spec.ra, dec=spec.dec
-    )
+    frame, observation = draw_frame(spec, keep_expected=stacked)
     text = make_header_text(spec, frame, observation)
     header = fits.Header.fromstring(text.decode("ascii"))
     name = FileName(
@@ -107,6 +107,26 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
     products.extend(_fits_products(spec, frame, header, name, text))
     truth = make_truth(frame, header, name.base + TRUTH_SUFFIX) if spec.truth else None
     return Exposure(products=products, header=header, observation=observation, truth=truth)
+
+
+def draw_frame(spec: ExposureSpec, *, keep_expected: bool = False) -> tuple[Frame, Observation]:
+    """The frame's pixels and its pointing: the pointing first, since catalogue stars sit where
+    the sky has them at that pointing (sky/field.py)."""
+    observation = make_pointing(
+        spec.date_obs, spec.site_profile, spec.seed, spec.camera, spec.frame, ra=spec.ra, dec=spec.dec
+    )
+    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed_stars(spec, observation),
+                       keep_expected=keep_expected)
+    return frame, observation
+
+
+def placed_stars(spec: ExposureSpec, observation: Observation) -> PlacedStars | None:
+    """The catalogue stars of a light frame of stars at this pointing, through the header's WCS."""
+    if not uses_catalogue(spec.frame):
+        return None
+    camera = spec.camera
+    return place_catalogue(camera.width, camera.height, camera.pixel_scale, observation.ra, observation.dec,
+                           spec.frame.filter, site_style=spec.header_style == "site")
 
 
 def running_stack(frame: Frame, frames: int) -> np.ndarray:

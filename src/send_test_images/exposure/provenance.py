@@ -44,6 +44,10 @@ SPEC_FIELDS = ("site", "inst", "number", "data_type", "files", "date_obs", "seed
 
 REDO_HINT = "remake: send-test-images make --from-header THIS_FILE"
 
+LEGACY_VALUES = {"frame.stars": "synthetic"}
+"""Recipe lines headers lacked before the field existed, and the value those frames were made with:
+every star was synthetic before catalogue stars came."""
+
 
 def history_lines(spec: ExposureSpec, params: dict[str, float | int | str]) -> list[str]:
     """The HISTORY texts for `spec`: the recipe, then the frame's synthesis results (params)."""
@@ -148,6 +152,7 @@ def _split(name: str, text: str) -> list[str]:
 
 def _build(cls: type, recipe: dict[str, str], group: str) -> typing.Any:
     hints = typing.get_type_hints(cls)
+    recipe = {**{k: v for k, v in LEGACY_VALUES.items() if k.startswith(f"{group}.")}, **recipe}
     return cls(**{f.name: _decode(recipe[f"{group}.{f.name}"], hints[f.name])
                   for f in dataclasses.fields(cls)})
 

@@ -18,11 +18,11 @@ camera once, at start (seeded: the same seed, the same pool), and for each expos
 
 The trade-off: pixels repeat every `size` exposures per worker and camera (the previews and the
 FITS data of exposure n and n + size are the same; their names, times and pointing are not), the
-stars do not move with the WCS centre, and the SEED card and the measured cards (IMG*, FWHM*,
-NSTARS) are the pooled frame's (true to its pixels). That is what a load test of the upload path
-and of ingestion needs: distinct names, realistic sizes and headers, at a few % of the CPU
-(bench/bench_load.py). `--fresh-frames` draws every exposure afresh instead (`make_fresh`), for
-when the pixels themselves matter.
+stars do not move with the WCS centre (so they are all synthetic, never the catalogue's), and
+the SEED card and the measured cards (IMG*, FWHM*, NSTARS) are the pooled frame's (true to its
+pixels). That is what a load test of the upload path and of ingestion needs: distinct names,
+realistic sizes and headers, at a few % of the CPU (bench/bench_load.py). `--fresh-frames` draws
+every exposure afresh instead (`make_fresh`), for when the pixels themselves matter.
 
 `.fits.bz2` files are stamped before compression, so each one is bz2-compressed again: the pool
 saves the drawing, not the compression (use the default `fz` for cheap load).
@@ -33,7 +33,7 @@ from __future__ import annotations
 import bz2
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -134,6 +134,9 @@ class FramePool:
         """Draw every frame of the pool now (the expensive part, once per process and camera)."""
         if not isinstance(key.size, int) or not 1 <= key.size <= MAX_POOL_SIZE:
             raise UsageError(f"pool size {key.size!r} is not allowed: use 1 to {MAX_POOL_SIZE}")
+        # a pooled frame is re-pointed for every exposure, so stars of the real sky would sit where
+        # the sky has none: the pool keeps synthetic stars (`--fresh-frames` gets the real sky)
+        key = replace(key, frame=replace(key.frame, stars="synthetic"))
         pool = cls(key)
         for index in range(key.size):
             pool.templates.append(_draw(key, frame_seed(key.seed, index)))

@@ -13,6 +13,11 @@ that layout gets a new number and a reader of its own in `_READERS`; old journal
 
 FORMAT 2 is FORMAT 1 plus `like` (the `--like` preset's name): written only for a run with a
 preset, so every other run's line stays FORMAT 1, readable by versions that came before.
+
+FORMAT 3 is FORMAT 2 plus `stars` (`catalogue` or `synthetic`) and `target` (the `--target` text
+or null), `like` null without a preset: written for every run whose stars come from the catalogue
+or that has a target. A run of FORMAT 1 or 2 was made before catalogue stars existed, so it is
+re-planned with `stars` synthetic and no target: the same files it began with.
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from send_test_images.errors import JournalError, UsageError
-from send_test_images.exposure.options import BatchOptions, Location, SensorSize, parse_time
+from send_test_images.exposure.options import BatchOptions, Location, SensorSize, Target, parse_time
 
 FORMAT = 1
 """The layout this version writes for a run without a preset."""
 
 FORMAT_WITH_PRESET = 2
 """The layout it writes for a run with `--like`."""
+
+FORMAT_WITH_SKY = 3
+"""The layout it writes for a run with catalogue stars or a `--target`."""
 
 RUN_EVENT = "run"
 
@@ -54,7 +62,7 @@ class RunRecord:
         """The journal line, in FORMAT's layout (keys in the order the journal has always had)."""
         return {
             "event": RUN_EVENT,
-            "format": FORMAT if self.options.like is None else FORMAT_WITH_PRESET,
+            "format": record_format(self.options),
             "run_id": self.run_id,
             "target": self.target,
             "data": str(self.data) if self.data is not None else None,
@@ -85,13 +93,24 @@ class RunRecord:
             ) from None
 
 
+def record_format(options: BatchOptions) -> int:
+    """The oldest layout that holds these options, so older versions can still resume what they could make."""
+    if options.stars != "synthetic" or options.target is not None:
+        return FORMAT_WITH_SKY
+    return FORMAT if options.like is None else FORMAT_WITH_PRESET
+
+
 def options_to_json(options: BatchOptions) -> dict[str, Any]:
-    """BatchOptions as FORMAT 1 stores them: plain JSON values under the field names."""
+    """BatchOptions as `record_format` stores them: plain JSON values under the field names."""
     values = dataclasses.asdict(options)
     values["time"] = options.time.isoformat() if options.time else None
     values["location"] = str(options.location) if options.location else None
     values["size"] = str(options.size) if options.size else None
-    if options.like is None:  # FORMAT 1 has no `like`
+    values["target"] = str(options.target) if options.target else None
+    layout = record_format(options)
+    if layout < FORMAT_WITH_SKY:  # FORMAT 1 and 2 have no `stars` or `target`
+        del values["stars"], values["target"]
+    if layout == FORMAT:  # FORMAT 1 has no `like`
         del values["like"]
     return values
 
@@ -142,6 +161,8 @@ _OPTION_FIELDS_1: dict[str, _Types] = {
     "pixel_scale": _NUMBER + _NONE,
 }
 _OPTION_FIELDS_2: dict[str, _Types] = {**_OPTION_FIELDS_1, "like": _STR}
+_OPTION_FIELDS_3: dict[str, _Types] = {**_OPTION_FIELDS_1, "like": _STR + _NONE, "stars": _STR,
+                                       "target": _STR + _NONE}
 
 _NULL_MEANS_DEFAULT_1 = ("camera", "exptime", "filter", "seeing")
 """Options FORMAT 1 wrote as null when the user left them alone (the default came later)."""
@@ -149,6 +170,10 @@ _NULL_MEANS_DEFAULT_1 = ("camera", "exptime", "filter", "seeing")
 
 def _read_2(line: Mapping[str, Any], run_id: str) -> RunRecord:
     return _read_1(line, run_id, option_fields=_OPTION_FIELDS_2)
+
+
+def _read_3(line: Mapping[str, Any], run_id: str) -> RunRecord:
+    return _read_1(line, run_id, option_fields=_OPTION_FIELDS_3)
 
 
 def _read_1(
@@ -164,8 +189,10 @@ def _read_1(
         values["time"] = parse_time(values["time"]) if values["time"] is not None else None
         values["location"] = Location.parse(values["location"]) if values["location"] is not None else None
         values["size"] = SensorSize.parse(values["size"]) if values["size"] is not None else None
+        values["target"] = Target.parse(values["target"]) if values.get("target") is not None else None
     except UsageError as exc:
         raise _Refused(f"holds an option this version cannot read ({exc})") from None
+    values.setdefault("stars", "synthetic")  # FORMAT 1 and 2: every star was synthetic then
     try:
         options = BatchOptions(**values)
     except UsageError as exc:  # e.g. a preset this version does not have
@@ -205,6 +232,6 @@ def _kind(types: _Types) -> str:
     return " or ".join(words)
 
 
-_READERS: dict[int, Callable[[Mapping[str, Any], str], RunRecord]] = {1: _read_1, 2: _read_2}
+_READERS: dict[int, Callable[[Mapping[str, Any], str], RunRecord]] = {1: _read_1, 2: _read_2, 3: _read_3}
 """One reader per journal format this version can resume."""
 

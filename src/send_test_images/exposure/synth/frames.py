@@ -30,12 +30,16 @@ def make_frame(
     *,
     seed: int,
     star_table: Table | None = None,
+    placed: stars.PlacedStars | None = None,
     keep_expected: bool = False,
 ) -> Frame:
     """Draw one exposure. Same spec, camera and seed give byte-identical pixels.
 
     `star_table` (columns x, y, flux in e-) replaces the random star field of a light, for
     users who bring their own catalogue; it is ignored for other kinds and perlin images.
+    `placed` are stars from the real sky (sky/field.py: catalogue stars through the header WCS):
+    the random field is then drawn only fainter than `placed.limit`. Synth knows nothing of the
+    sky, so without `placed` every star is synthetic, whatever `spec.stars` says.
     `keep_expected` also returns the noiseless frame (float32 ADU) in `Frame.expected`, which a
     smartstack's running-stack preview needs; it costs one more frame of memory, so only then.
     """
@@ -63,7 +67,7 @@ def make_frame(
     shape = (camera.height, camera.width)
     truth = stars.empty_table()
     if spec.kind == "light":
-        signal, truth = _light(spec, camera, rng, params, star_table)
+        signal, truth = _light(spec, camera, rng, params, star_table, placed)
     elif spec.kind == "flat":
         signal = _flat(spec, camera, rng, params)
     else:
@@ -82,6 +86,7 @@ def _light(
     rng: np.random.Generator,
     params: dict[str, float | int | str],
     star_table: Table | None,
+    placed: stars.PlacedStars | None,
 ) -> tuple[np.ndarray, Table]:
     shape = (camera.height, camera.width)
     seeing_px = spec.seeing_fwhm / camera.pixel_scale
@@ -113,10 +118,15 @@ def _light(
                 exptime=spec.exptime,
                 density=spec.star_density,
                 faint_flux=stars.faint_limit(noise_floor, sigma),
+                brightest_mag=stars.DEFAULT_BRIGHTEST_MAG if placed is None else placed.limit,
             )
             params["star_density"] = float(spec.star_density)
             if spec.field_seed is not None:
                 params["field_seed"] = int(spec.field_seed)
+            if placed is not None:
+                star_table = stars.with_placed(star_table, placed, filter_name=spec.filter, exptime=spec.exptime)
+                params.update(stars="catalogue", catalogue=placed.source, catalogue_stars=int(placed.ids.size),
+                              catalogue_limit=round(float(placed.limit), 3))
         peak_fraction, sum_p2 = stars.render_stars(signal, star_table, sigma)
         truth = stars.make_truth(
             star_table, peak_fraction, sum_p2, camera,

@@ -14,7 +14,7 @@ from astropy.table import Table
 
 from send_test_images import defaults
 from send_test_images.errors import UsageError
-from send_test_images.exposure.options import MAX_EXPTIME, MAX_SEEING, MIN_SEEING
+from send_test_images.exposure.options import MAX_EXPTIME, MAX_SEEING, MIN_SEEING, STAR_SOURCES
 from send_test_images.exposure.profiles import CameraProfile
 from send_test_images.exposure.synth.sky import SKY_BRIGHTNESS, ZEROPOINTS
 
@@ -56,6 +56,7 @@ class FrameSpec:
     star_density: float = DEFAULT_STAR_DENSITY
     clouds: float = DEFAULT_CLOUDS
     field_seed: int | None = None  # draws the star field apart from the noise: a smartstack's frames share one
+    stars: str = defaults.STARS  # catalogue: bright stars of the real sky (products places them); synthetic: none
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def check_spec(spec: FrameSpec, camera: CameraProfile) -> None:
         raise UsageError(f"frame spec {spec!r} is not allowed: use a synth.FrameSpec")
     _check_choice("frame kind", spec.kind, FRAME_KINDS)
     _check_choice("image", spec.image, IMAGE_KINDS)
+    _check_choice("stars", spec.stars, STAR_SOURCES)
     _check_choice(f"filter for camera {camera.name}", spec.filter, camera.filters)
     _check_choice("filter", spec.filter, tuple(ZEROPOINTS))
     _check_range("exposure time", spec.exptime, 0.0, MAX_EXPTIME, "seconds")

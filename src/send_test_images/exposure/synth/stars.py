@@ -10,6 +10,7 @@ thousands of stars costs little more than the stars' own pixels.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.table import Table
@@ -32,15 +33,42 @@ STAMP_RADIUS_STEP = 1.4  # stamp radii come in sizes growing by this factor (sta
 SKIP_WIDER_THAN = 3.0
 """A PSF component whose sigma exceeds this many stamp radii is left out of that stamp."""
 
-TRUTH_COLUMNS = ("x", "y", "flux", "mag", "peak", "snr", "saturated")
+TRUTH_COLUMNS = ("x", "y", "flux", "mag", "peak", "snr", "saturated", "catalog_id")
+"""`catalog_id` names a star placed from a catalogue (`Gaia DR3 <source_id>`); '' for a synthetic one."""
+
+
+@dataclass(frozen=True)
+class PlacedStars:
+    """Stars whose place and brightness come from outside synth (the real sky, sky/field.py):
+    0-based pixel x, y, magnitude in the frame's filter, catalogue id. The synthetic field fills
+    in only fainter than `limit` (the catalogue's depth in this filter), so no magnitude is
+    counted twice and the counts per magnitude stay those of the sky."""
+
+    x: np.ndarray
+    y: np.ndarray
+    mag: np.ndarray
+    ids: np.ndarray
+    limit: float
+    source: str
 
 
 def empty_table() -> Table:
     """A truth table with no rows but every column, so callers need no special case."""
     return Table(
-        [np.zeros(0) for _ in TRUTH_COLUMNS[:-1]] + [np.zeros(0, dtype=bool)],
+        [np.zeros(0) for _ in TRUTH_COLUMNS[:-2]] + [np.zeros(0, dtype=bool), np.zeros(0, dtype=str)],
         names=TRUTH_COLUMNS,
     )
+
+
+def with_placed(table: Table, placed: PlacedStars, *, filter_name: str, exptime: float) -> Table:
+    """`table` (x, y, flux) plus the placed stars, brightest first, with a `catalog_id` column."""
+    flux = np.asarray(rate_for_magnitude(placed.mag, filter_name), dtype=np.float64) * exptime
+    ids = np.concatenate([placed.ids.astype(str), np.full(len(table), "")])
+    x = np.concatenate([placed.x, np.asarray(table["x"], dtype=np.float64)])
+    y = np.concatenate([placed.y, np.asarray(table["y"], dtype=np.float64)])
+    flux = np.concatenate([flux, np.asarray(table["flux"], dtype=np.float64)])
+    order = np.argsort(-flux, kind="stable")
+    return Table([x[order], y[order], flux[order], ids[order]], names=("x", "y", "flux", "catalog_id"))
 
 
 def faint_limit(noise_floor: float, sigma: float, snr: float = DEFAULT_FAINT_SNR) -> float:
@@ -159,8 +187,9 @@ def make_truth(
                        0.0)
         mag = ZEROPOINTS[filter_name] - 2.5 * np.log10(np.maximum(flux, 1e-30) / exptime)
     top = peak + background * gain_response + camera.bias_level
+    ids = table["catalog_id"] if "catalog_id" in table.colnames else np.full(flux.size, "")
     return Table(
-        [x, y, flux, mag, peak, snr, top >= camera.saturation],
+        [x, y, flux, mag, peak, snr, top >= camera.saturation, np.asarray(ids, dtype=str)],
         names=TRUTH_COLUMNS,
     )
 
