@@ -43,6 +43,8 @@ NULLABLE_NUMBER = {"type": "number", "nullable": True}
 NULLABLE_STRING = {"type": "string", "nullable": True}
 TRUE_OR_NULL = {"type": "boolean", "nullable": True}
 STRING = {"type": "string"}
+# A text filter the database compares: PostgreSQL cannot hold a NUL, so both engines refuse one.
+FILTER_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
 IMAGE_RECORD = {
     "type": "object",
     "description": "Image.get_image_pkg (LCOGT/photonranch-api api/db.py), key for key",
@@ -217,7 +219,7 @@ def describe(ctx: ApiContext) -> dict[str, Any]:
             "/filtered_images": {"get": {
                 "summary": "images with a medium JPG matching every filter, newest first, smartstacks folded",
                 "parameters": [
-                    *({"name": name, "in": "query", "required": False, "schema": STRING}
+                    *({"name": name, "in": "query", "required": False, "schema": FILTER_TEXT}
                       for name in ("site", "username", "user_id", "filter", "filename")),
                     *({"name": name, "in": "query", "required": False, "schema": {"type": "number"}}
                       for name in ("exposure_time_min", "exposure_time_max")),
