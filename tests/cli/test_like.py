@@ -78,6 +78,24 @@ def test_make_from_header_remakes_the_same_bytes_from_any_sent_file(tmp_path: Pa
             assert "remade exposure" in out
 
 
+def test_make_from_a_header_sent_alone_draws_its_pixels_with_f(tmp_path: Path) -> None:
+    """`up -f h` draws no frame; `make --from-header ... -f F` draws the one it describes."""
+    alone, full, again = tmp_path / "alone", tmp_path / "full", tmp_path / "again"
+    for folder, files in ((alone, "h"), (full, "hF")):
+        code, _, err = run("make", "--camera", "sq768", *TIME, "-f", files, "--out", str(folder))
+        assert code == 0, err
+    txt = next(alone.glob("*.txt"))
+    assert fits.Header.fromstring(txt.read_text())["MEASURED"] == "predicted"
+    code, _, err = run("make", "--from-header", str(txt), "-f", "F", "--out", str(again))
+    assert code == 0, err
+    [remade] = again.glob("*.fits.fz")
+    [sent] = full.glob("*.fits.fz")
+    assert remade.name == sent.name
+    with fits.open(remade) as ours, fits.open(sent) as theirs:
+        assert (ours[1].data == theirs[1].data).all()
+        assert ours[1].header["MEASURED"] == "pixels"
+
+
 def test_a_missing_header_file_is_refused_by_name(tmp_path: Path) -> None:
     code, _, err = run("make", "--from-header", str(tmp_path / "nope.txt"))
     assert code == 2

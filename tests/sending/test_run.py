@@ -26,8 +26,8 @@ def server() -> Iterator[LoopbackServer]:
         yield running
 
 
-def request(api_url: str, repeat: int = 2) -> RunRequest:
-    batch = BatchOptions(inst="lib", files=FILES, repeat=repeat, camera=CAMERA, seed=3)
+def request(api_url: str, repeat: int = 2, files: str = FILES) -> RunRequest:
+    batch = BatchOptions(inst="lib", files=files, repeat=repeat, camera=CAMERA, seed=3)
     return RunRequest(batch=batch, destination=Destination(target=api_url), sending=send_options(concurrency=1))
 
 
@@ -101,3 +101,18 @@ def test_a_one_exposure_run_is_made_in_the_runs_own_process(server: LoopbackServ
     wanted = request(server.url, repeat=1)
     with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
         assert started.settings.workers == 0
+
+
+def test_a_header_only_run_starts_no_generator_process_and_sends_every_header(
+    server: LoopbackServer,
+) -> None:
+    """-f h draws no pixels, so a pool would only cost its start-up; the truth file needs them."""
+    assert sending_run.workers_for(2, 50, draws_pixels=False) == 0
+    assert sending_run.workers_for(2, None, draws_pixels=False) == 0
+    wanted = request(server.url, repeat=6, files="h")
+    with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
+        assert started.settings.workers == 0
+        result = started.settle(started.send())
+    assert result.exit_code == ExitCode.OK
+    assert len(server.objects) == 6
+    assert all(key.endswith("00.txt") for key in server.objects)

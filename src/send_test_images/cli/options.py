@@ -42,6 +42,7 @@ class Make:
     out_dir: Path
     first_number: int
     from_header: Path | None = None  # remake this exposure from its header instead of planning
+    remake_files: str | None = None  # with from_header: `-f` given, the files to remake (else the header's)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def from_args(args: argparse.Namespace) -> Command:
         return Resume(args.run_id, send_options(args, resuming=True), api=args.api)
     if args.command == "make":
         return Make(batch_options(args), out_dir=args.out, first_number=args.number,
-                    from_header=args.from_header)
+                    from_header=args.from_header, remake_files=args.files)
     if args.command == "serve":
         return Serve(args.data, args.host, args.port)
     if args.command == "load":

@@ -34,7 +34,7 @@ from send_test_images.exposure.preview import (
     make_thumbnail,
 )
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.exposure.synth import Frame, make_frame
+from send_test_images.exposure.synth import Frame, make_frame, sketch_frame
 
 LARGE_LEVEL = "00"
 SMALL_LEVEL = "10"
@@ -77,19 +77,28 @@ def make_products(spec: ExposureSpec) -> list[Product]:
 
 
 def make_exposure(spec: ExposureSpec) -> Exposure:
-    """Draw the frame, write its header, then every requested file; truth only if asked."""
-    previews = "j" in spec.files or "t" in spec.files
-    stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
-    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, keep_expected=stacked)
+    """Draw the frame, write its header, then every requested file; truth only if asked.
+
+    A header sent alone draws no frame: it is written from the frame's sketch (the same
+    stars, no pixels) with its pixel measurements predicted (header MEASURED = 'predicted').
+    """
     observation = make_observation(
         spec.date_obs, spec.site_profile, spec.seed, ra=spec.ra, dec=spec.dec
     )
-    text = make_header_text(spec, frame, observation)
-    header = fits.Header.fromstring(text.decode("ascii"))
     name = FileName(
         site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
         data_type=spec.data_type, level=LARGE_LEVEL, ext="txt",
     )
+    if not spec.draws_pixels:
+        text = make_header_text(spec, sketch_frame(spec.frame, spec.camera, seed=spec.seed), observation)
+        header = fits.Header.fromstring(text.decode("ascii"))
+        products = [Product(name, text)] if "h" in spec.files else []
+        return Exposure(products=products, header=header, observation=observation, truth=None)
+    previews = "j" in spec.files or "t" in spec.files
+    stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
+    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, keep_expected=stacked)
+    text = make_header_text(spec, frame, observation)
+    header = fits.Header.fromstring(text.decode("ascii"))
     products: list[Product] = []
     if "h" in spec.files:
         products.append(Product(name, text))

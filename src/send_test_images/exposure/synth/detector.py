@@ -112,10 +112,15 @@ def make_vignetting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndar
         ((np.arange(n) + 0.5) * (full / n) - 0.5 - c) / half_diagonal
         for n, full, c in zip(coarse, size, centre, strict=True)
     )
-    # (1 + k r^2)^-2 with k set so the far corner of a centred chip loses DEFAULT_VIGNETTING
-    k = (1.0 - DEFAULT_VIGNETTING) ** -0.5 - 1.0
-    grid = (1.0 + k * (ry[:, None] ** 2 + rx[None, :] ** 2)) ** -2
+    grid = vignetting_falloff(ry[:, None] ** 2 + rx[None, :] ** 2)
     return upsample(grid.astype(np.float32), shape)
+
+
+def vignetting_falloff(r2: np.ndarray) -> np.ndarray:
+    """The light reaching squared radius `r2` (in half-diagonals from the optical axis):
+    (1 + k r^2)^-2 with k set so the far corner of a centred chip loses DEFAULT_VIGNETTING."""
+    k = (1.0 - DEFAULT_VIGNETTING) ** -0.5 - 1.0
+    return (1.0 + k * r2) ** -2
 
 
 def _add_dust(

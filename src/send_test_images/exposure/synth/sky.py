@@ -56,6 +56,20 @@ def make_sky(
     Clouds only ever add light (moonlight or city light scattered by thin cirrus) and the
     gradient has a random direction, so the mean stays close to `level`.
     """
+    return upsample(sky_grid(shape, level, rng, clouds=clouds, gradient=gradient), shape)
+
+
+def sky_grid(
+    shape: tuple[int, int],
+    level: float,
+    rng: np.random.Generator,
+    *,
+    clouds: float,
+    gradient: float = DEFAULT_GRADIENT,
+) -> np.ndarray:
+    """The sky on its coarse grid: every random draw `make_sky` makes, at a fraction of its
+    cost. A frame described without pixels (frames.sketch_frame) calls this to leave the
+    generator exactly where drawing the sky would, so the stars that follow are the same."""
     angle = rng.uniform(0.0, 2.0 * np.pi)
     grid = coarse_shape(shape, DEFAULT_CLOUD_CELLS, DEFAULT_CLOUD_OCTAVES)
     noise = fractal_noise(grid, rng, cells=DEFAULT_CLOUD_CELLS, octaves=DEFAULT_CLOUD_OCTAVES)
@@ -64,4 +78,4 @@ def make_sky(
     tilt = (np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)) * gradient
     cirrus = np.clip(noise, 0.0, None) * np.float32(clouds)
     relative = (1.0 + tilt + cirrus - cirrus.mean()) * level
-    return upsample(relative.astype(np.float32), shape)
+    return relative.astype(np.float32)
