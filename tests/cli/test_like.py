@@ -42,6 +42,18 @@ def test_flags_given_explicitly_win_over_the_preset() -> None:
     assert (plain.batch.files, plain.batch.camera, plain.batch.data_type) == ("hj", "qhy600", "EX")
 
 
+def test_like_sends_info_images_as_the_jpg_alone() -> None:
+    """ptr-observatory sends an info image (channel 1 plate solve, 2 focus) as the frame's EX10.jpg."""
+    for channel in ("1", "2"):
+        up = parsed("up", "--like", "ptr-observatory", "-s3", "info-images", "-c", channel)
+        assert isinstance(up, options.Up)
+        assert up.request.batch.files == "j" and up.request.destination.info_channel == int(channel)
+    told = parsed("up", "--like", "ptr-observatory", "-s3", "info-images", "-f", "hj")
+    assert isinstance(told, options.Up) and told.request.batch.files == "hj"
+    data = parsed("up", "--like", "ptr-observatory")
+    assert isinstance(data, options.Up) and data.request.batch.files == "hj"
+
+
 def test_like_uploads_one_file_at_a_time_unless_told_otherwise() -> None:
     up = parsed("up", "--like", "ptr-observatory")
     assert isinstance(up, options.Up) and up.request.sending.concurrency == 1

@@ -111,14 +111,17 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
     """What to generate (`up`, `make`). Without -r one exposure; a timed run reads -r as its cap.
 
     `--like NAME` supplies the defaults of the flags its preset decides (files, data type,
-    camera); a flag given explicitly wins over both.
+    camera; for `-s3 info-images`, the preset's info-image files); a flag given explicitly wins.
     """
     preset = get_preset(args.like) if args.like is not None else None
+    files = preset.files if preset else defaults.FILES
+    if preset and getattr(args, "s3dir", None) == targets.INFO_DIRECTORY:
+        files = preset.info_files  # a real site's info images are its JPGs alone
     return BatchOptions(
         site=args.site,
         inst=args.inst,
         data_type=_given_or(args.data_type, preset.data_type if preset else defaults.DATA_TYPE),
-        files=_given_or(args.files, preset.files if preset else defaults.FILES),
+        files=_given_or(args.files, files),
         repeat=args.repeat if args.repeat is not None else defaults.REPEAT,
         smartstack=args.smartstack,
         seed=args.seed,

@@ -14,6 +14,12 @@ commit f942521, 2025-07). What it does, and where the site code says so:
   files arrive one at a time in order: concurrency 1;
 - a smartstack's id is the clock at its start, `%d%m%y%H%M%S` (`devices/camera.py`), digits
   only (the web UI folds only such ids), SSTKLEN a float (`np.ceil`), SSTKNUM from 0;
+- info images are JPG only: the frame's own `…-EX10.jpg`, sent again with `s3_directory =
+  info-images` by the fast upload thread (`obs.py` `enqueue_for_fastAWS` and `fast_to_aws`):
+  channel 1 after a plate solve (`obs.py`, the platesolve thread, with the `jpeg_name` that
+  `devices/camera.py` hands to `to_platesolve`), channel 2 during a focus run
+  (`devices/sequencer.py`, `text_name.replace('EX00.txt', 'EX10.jpg')`, after
+  `construct_focus_jpeg_and_save` pasted a 550 x 400 focus-curve plot into its corner);
 - the header uses the site's spelling and values: IMAGETYP/OBSTYPE `EXPOSE` for a light,
   XBINING/YBINING, CCDSTEMP/CCDATEMP, SITEID = the enclosure (WEMA) code, ORIGNAME
   `{obs}-{camera}_{frame type}_{filter}-{day}-{seq}-EX00.fits.fz` (header.py, the table in
@@ -47,6 +53,7 @@ class Preset:
     concurrency: int  # uploads in flight: 1 = one FIFO stream
     smartstack_ids: str  # "clock" (%d%m%y%H%M%S) or "number" (stk + file number, the default)
     header_style: str  # "site" (the real spelling and values) or "default"
+    info_files: str  # letters of hjtfF sent to info-images (`-s3 info-images`)
 
 
 PTR_OBSERVATORY = Preset(
@@ -59,6 +66,7 @@ PTR_OBSERVATORY = Preset(
     concurrency=1,
     smartstack_ids="clock",
     header_style="site",
+    info_files="j",
 )
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (PTR_OBSERVATORY,)}

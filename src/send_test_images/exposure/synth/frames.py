@@ -16,7 +16,7 @@ from send_test_images.exposure.profiles import CameraProfile
 from send_test_images.exposure.synth import detector, stars
 from send_test_images.exposure.synth.perlin import make_perlin_image
 from send_test_images.exposure.synth.psf import PSF_MODEL, core_sigma
-from send_test_images.exposure.synth.sky import ZEROPOINTS, make_sky, sky_electrons, sky_grid
+from send_test_images.exposure.synth.sky import ZEROPOINTS, make_sky, skip_sky, sky_electrons
 from send_test_images.exposure.synth.spec import (
     Frame,
     FrameSketch,
@@ -106,7 +106,7 @@ def sketch_frame(spec: FrameSpec, camera: CameraProfile, *, seed: int) -> FrameS
     """What `make_frame(spec, camera, seed=seed)` would draw, without drawing a pixel.
 
     A header sent alone (`-f h`) needs the frame's star list and levels, not its pixels: the
-    generator makes the same draws as make_frame up to the star table (the sky's coarse grid,
+    generator makes the same draws as make_frame up to the star table (the sky's gradients,
     the twilight level of a flat), so the stars are the ones the pixels would hold; each
     star's peak comes from the PSF at its sub-pixel position instead of a rendered stamp. The
     frame's pixels stay exactly what make_frame gives for this seed: nothing here changes it.
@@ -119,7 +119,7 @@ def sketch_frame(spec: FrameSpec, camera: CameraProfile, *, seed: int) -> FrameS
     if spec.kind == "light":
         sigma, sky_level = _light_params(spec, camera, params)
         if spec.image == "sky":
-            sky_grid(shape, sky_level, rng, clouds=spec.clouds)  # the sky's draws, not its pixels
+            skip_sky(rng)  # the sky's draws, not its pixels
             params["clouds"] = float(spec.clouds)
             noise_floor = _noise_floor(spec, camera, sky_level)
             star_table = _star_field(spec, camera, rng, params, sigma, noise_floor)
