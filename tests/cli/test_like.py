@@ -33,6 +33,19 @@ def test_like_sends_a_txt_and_a_900_px_jpg_per_exposure_with_the_sites_header(tm
     assert (header["IMAGETYP"], header["SITEID"], header["XBINING"]) == ("EXPOSE", "mrc", 1)
 
 
+def test_like_writes_the_large_fits_as_the_archive_does_under_its_origname(tmp_path: Path) -> None:
+    code, _, err = run("make", "--like", "ptr-observatory", "--camera", "sq768", *TIME, "-s", "mrc1",
+                       "-f", "hjF", "--out", str(tmp_path))
+    assert code == 0, err
+    names = sorted(p.name for p in tmp_path.iterdir())
+    [txt] = [n for n in names if n.endswith(".txt")]
+    origname = fits.Header.fromstring((tmp_path / txt).read_text())["ORIGNAME"]
+    assert origname.startswith("mrc1-inst_expose_L-") and origname.endswith("-EX00.fits.fz")
+    assert sorted(names) == sorted([txt, txt.replace("00.txt", "10.jpg"), origname])
+    with fits.open(tmp_path / origname) as hdul:
+        assert hdul[1].data.dtype.name == "float32"
+
+
 def test_flags_given_explicitly_win_over_the_preset() -> None:
     make = parsed("make", "--like", "ptr-observatory", "-f", "hF", "--camera", "sq768", "-dt", "EP")
     assert isinstance(make, options.Make)

@@ -23,7 +23,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
-from send_test_images.exposure.fitsfiles import EXTENSIONS, fits_bytes
+from send_test_images.exposure.fitsfiles import EXTENSIONS, archive_fz_bytes, fits_bytes
 from send_test_images.exposure.header import make_header_text
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation, make_observation
@@ -62,6 +62,16 @@ class TruthFile:
 
 
 @dataclass(frozen=True)
+class ArchiveFile:
+    """The large FITS as a real site archives it (`--like ptr-observatory`, `-f F`): float32
+    `.fits.fz` under its ORIGNAME. It goes to the LCO archive, not to Photon Ranch, so it is
+    written where files are kept (`make`, `up --out`) and never uploaded."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Exposure:
     """Everything made for one spec: the uploads and what a test or a user may want besides."""
 
@@ -69,6 +79,7 @@ class Exposure:
     header_text: bytes  # the `.txt`: 80-character cards, END, padded
     observation: Observation
     truth: TruthFile | None
+    archive: ArchiveFile | None = None
     parsed: fits.Header | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -119,9 +130,13 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
         if "t" in spec.files:
             thumbnail = jpeg_bytes(make_thumbnail(picture))
             products.append(Product(name.with_(level=THUMBNAIL_LEVEL, ext="jpg"), thumbnail))
-    products.extend(_fits_products(spec, frame, header, name, text))
+    archived = spec.preset is not None and spec.preset.archive_large and "F" in spec.files
+    products.extend(_fits_products(spec, frame, header, name, text,
+                                   files=spec.files.replace("F", "") if archived else spec.files))
+    archive = ArchiveFile(str(header["ORIGNAME"]), archive_fz_bytes(frame.pixels, header)) if archived else None
     truth = make_truth(frame, header, name.base + TRUTH_SUFFIX) if spec.truth else None
-    return Exposure(products=products, header_text=text, observation=observation, truth=truth, parsed=header)
+    return Exposure(products=products, header_text=text, observation=observation, truth=truth,
+                    archive=archive, parsed=header)
 
 
 def running_stack(frame: Frame, frames: int) -> np.ndarray:
@@ -142,21 +157,22 @@ def running_stack(frame: Frame, frames: int) -> np.ndarray:
 
 
 def _fits_products(
-    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes
+    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes, *, files: str
 ) -> list[Product]:
-    """Small (binned) then large FITS; a camera already at preview size writes the file once."""
+    """Small (binned) then large FITS of `files`; a camera already at preview size writes the
+    file once."""
     ext = EXTENSIONS[spec.fits_format]
     factor = small_bin_factor(frame.pixels.shape, spec.camera.small_size)
     large: bytes | None = None
     out: list[Product] = []
-    if "f" in spec.files:
+    if "f" in files:
         if factor == 1:  # binning by one changes neither pixels nor header
             large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
             small = large
         else:
             small = fits_bytes(*bin_frame(frame.pixels, header, factor), spec.fits_format)
         out.append(Product(name.with_(level=SMALL_LEVEL, ext=ext), small))
-    if "F" in spec.files:
+    if "F" in files:
         if large is None:
             large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
         out.append(Product(name.with_(level=LARGE_LEVEL, ext=ext), large))

@@ -272,7 +272,7 @@ class Run:
                 rate=sending.rate,
                 duration=request.duration,
                 keep_files=request.out_dir is not None,
-                keep_truth=request.out_dir is not None and batch.truth,
+                keep_truth=request.out_dir is not None,  # and a preset's archive FITS: kept, not sent
             )
             observe(RunStarted(record.run_id, api_url, batch.site, first.start, seed, batch.repeat,
                                request.duration, request.cap))
@@ -312,7 +312,7 @@ class Run:
                 workers=workers_for(sending.workers, to_make, draws_pixels=record.options.draws_pixels),
                 rate=sending.rate,
                 keep_files=record.out_dir is not None,
-                keep_truth=record.out_dir is not None and record.options.truth,
+                keep_truth=record.out_dir is not None,
             )
             observe(RunReopened(run_id, api_url, sum(len(f) for _, f in owed), len(owed), to_make))
         except BaseException:
