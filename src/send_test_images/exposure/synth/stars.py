@@ -132,8 +132,8 @@ def render_stars(
         psf /= psf.sum(axis=(1, 2), keepdims=True)
         peak_fraction[members] = psf.max(axis=(1, 2))
         sum_p2[members] = np.square(psf).sum(axis=(1, 2))
-        _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]),
-                    (psf * flux[members, None, None]).astype(np.float32))
+        psf *= flux[members, None, None]
+        _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]), psf.astype(np.float32))
     return peak_fraction, sum_p2
 
 
@@ -217,7 +217,9 @@ def _stamps(x: np.ndarray, y: np.ndarray, radius: int, sigma: float) -> np.ndarr
     steps = np.arange(2 * radius + 2) - radius - 0.5
     edges_x = (np.rint(x) - x)[:, None] + steps[None, :]
     edges_y = (np.rint(y) - y)[:, None] + steps[None, :]
-    psf = 0.0
+    size = 2 * radius + 1
+    psf = np.zeros((x.size, size, size))
+    term = np.empty_like(psf)
     for weight, ratio in PSF_COMPONENTS:
         if sigma * ratio > SKIP_WIDER_THAN * radius:
             # a halo far wider than the stamp is nearly flat across it; render_stars scales
@@ -225,7 +227,8 @@ def _stamps(x: np.ndarray, y: np.ndarray, radius: int, sigma: float) -> np.ndarr
             continue
         along_y = pixel_fractions(edges_y, sigma * ratio)
         along_x = pixel_fractions(edges_x, sigma * ratio) * weight
-        psf = psf + along_y[:, :, None] * along_x[:, None, :]
+        np.multiply(along_y[:, :, None], along_x[:, None, :], out=term)
+        psf += term  # in place: the same sums, without a new stamp-sized array per component
     return psf
 
 
@@ -235,6 +238,9 @@ def _add_stamps(flat: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.n
     offsets = np.arange(-radius, radius + 1)
     rows = np.rint(y).astype(np.intp)[:, None] + offsets[None, :]
     cols = np.rint(x).astype(np.intp)[:, None] + offsets[None, :]
-    inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
     index = rows[:, :, None] * width + cols[:, None, :]
+    if rows.min() >= 0 and rows.max() < height and cols.min() >= 0 and cols.max() < width:
+        np.add.at(flat, index.ravel(), stamps.ravel())  # every stamp whole: no mask to apply
+        return
+    inside = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
     np.add.at(flat, index[inside], stamps[inside])
