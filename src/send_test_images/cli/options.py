@@ -66,9 +66,11 @@ def from_args(args: argparse.Namespace) -> Command:
     """The typed record of the command `args` asks for."""
     if args.command == "up":
         duration = args.duration
+        batch = batch_options(args)
+        _check_something_is_sent(batch)
         return Up(
             RunRequest(
-                batch=batch_options(args),
+                batch=batch,
                 destination=Destination(
                     target=args.api if args.api is not None else targets.resolve_api(None),
                     s3_directory=args.s3dir,
@@ -92,6 +94,17 @@ def from_args(args: argparse.Namespace) -> Command:
     if args.command == "load":
         return Load(tuple(args.locust_args))
     raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")
+
+
+def _check_something_is_sent(batch: BatchOptions) -> None:
+    """Under a preset whose large FITS goes to the archive, `-f F` alone would send nothing."""
+    preset = get_preset(batch.like) if batch.like is not None else None
+    if preset is not None and preset.archive_large and set(batch.files) == {"F"}:
+        raise UsageError(
+            f"files {batch.files!r} are not allowed with up --like {batch.like}: its large FITS goes to "
+            "the archive, not to Photon Ranch, so nothing would be sent; add h or j (and --out to keep "
+            "the archive file), or write it with make"
+        )
 
 
 def channel_for(s3_directory: str, channel: int | None) -> int:
