@@ -64,6 +64,7 @@ CASES: list[tuple[list[str], str]] = [
     (["up", "-dt", "EXP"], "EXP"),
     (["up", "-f", "xyz"], "xyz"),
     (["up", "-f", "hh"], "hh"),
+    (["up", "--like", "ptr-observatory", "-f", "F"], "'F'"),
     (["up", "--camera", "nope"], "nope"),
     (["up", "--size", "10x10"], "10x10"),
     (["up", "--size", "abc"], "abc"),

@@ -34,6 +34,19 @@ def test_like_sends_a_txt_and_a_900_px_jpg_per_exposure_with_the_sites_header(tm
     assert (header["IMAGETYP"], header["SITEID"], header["XBINING"]) == ("EXPOSE", "mrc", 1)
 
 
+def test_like_writes_the_large_fits_as_the_archive_does_under_its_origname(tmp_path: Path) -> None:
+    code, _, err = run("make", "--like", "ptr-observatory", "--camera", "sq768", *TIME, "-s", "mrc1",
+                       "-f", "hjF", "--out", str(tmp_path))
+    assert code == 0, err
+    names = sorted(p.name for p in tmp_path.iterdir())
+    [txt] = [n for n in names if n.endswith(".txt")]
+    origname = fits.Header.fromstring((tmp_path / txt).read_text())["ORIGNAME"]
+    assert origname.startswith("mrc1-inst_expose_L-") and origname.endswith("-EX00.fits.fz")
+    assert sorted(names) == sorted([txt, txt.replace("00.txt", "10.jpg"), origname])
+    with fits.open(tmp_path / origname) as hdul:
+        assert hdul[1].data.dtype.name == "float32"
+
+
 def test_flags_given_explicitly_win_over_the_preset() -> None:
     make = parsed("make", "--like", "ptr-observatory", "-f", "hF", "--camera", "sq768", "-dt", "EP")
     assert isinstance(make, options.Make)
@@ -41,6 +54,18 @@ def test_flags_given_explicitly_win_over_the_preset() -> None:
     plain = parsed("make", "--like", "ptr-observatory")
     assert isinstance(plain, options.Make)
     assert (plain.batch.files, plain.batch.camera, plain.batch.data_type) == ("hj", "qhy600", "EX")
+
+
+def test_like_sends_info_images_as_the_jpg_alone() -> None:
+    """ptr-observatory sends an info image (channel 1 plate solve, 2 focus) as the frame's EX10.jpg."""
+    for channel in ("1", "2"):
+        up = parsed("up", "--like", "ptr-observatory", "-s3", "info-images", "-c", channel)
+        assert isinstance(up, options.Up)
+        assert up.request.batch.files == "j" and up.request.destination.info_channel == int(channel)
+    told = parsed("up", "--like", "ptr-observatory", "-s3", "info-images", "-f", "hj")
+    assert isinstance(told, options.Up) and told.request.batch.files == "hj"
+    data = parsed("up", "--like", "ptr-observatory")
+    assert isinstance(data, options.Up) and data.request.batch.files == "hj"
 
 
 def test_like_uploads_one_file_at_a_time_unless_told_otherwise() -> None:
@@ -77,6 +102,24 @@ def test_make_from_header_remakes_the_same_bytes_from_any_sent_file(tmp_path: Pa
             remade = {p.name: p.read_bytes() for p in again.iterdir()}
             assert remade == {n: data for n, data in sent.items() if n.startswith(base)}
             assert "remade exposure" in out
+
+
+def test_make_from_a_header_sent_alone_draws_its_pixels_with_f(tmp_path: Path) -> None:
+    """`up -f h` draws no frame; `make --from-header ... -f F` draws the one it describes."""
+    alone, full, again = tmp_path / "alone", tmp_path / "full", tmp_path / "again"
+    for folder, files in ((alone, "h"), (full, "hF")):
+        code, _, err = run("make", "--camera", "sq768", *TIME, "-f", files, "--out", str(folder))
+        assert code == 0, err
+    txt = next(alone.glob("*.txt"))
+    assert fits.Header.fromstring(txt.read_text())["MEASURED"] == "predicted"
+    code, _, err = run("make", "--from-header", str(txt), "-f", "F", "--out", str(again))
+    assert code == 0, err
+    [remade] = again.glob("*.fits.fz")
+    [sent] = full.glob("*.fits.fz")
+    assert remade.name == sent.name
+    with fits.open(remade) as ours, fits.open(sent) as theirs:
+        assert (ours[1].data == theirs[1].data).all()
+        assert ours[1].header["MEASURED"] == "pixels"
 
 
 def test_a_missing_header_file_is_refused_by_name(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_same_seed_gives_identical_pixels(tmp_path: Path) -> None:
 
 def test_frame_options_reach_the_pixels_and_the_header(tmp_path: Path) -> None:
     code, _, err = run(
-        "make", *SMALL, "-f", "h", "--seeing", "4.5", "--cosmic-rays", "--satellite", "--exptime", "300",
+        "make", *SMALL, "-f", "hf", "--seeing", "4.5", "--cosmic-rays", "--satellite", "--exptime", "300",
         "--location=-30.5,-70.7,2200", "--frame", "light", "--out", str(tmp_path),
     )
     assert code == 0, err

@@ -147,7 +147,7 @@ def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_si
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import sys\nfrom send_test_images import cli\n"
-        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'h', '-r', '2', '--api', {local_site.api_url!r}]))\n"
+        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '2', '--api', {local_site.api_url!r}]))\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1

@@ -97,7 +97,7 @@ def test_saturated_stars_have_wings_and_bleed_along_their_column() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_object_is_a_real_target_where_the_telescope_points(seed: int) -> None:
-    header = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=seed,
+    header = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="hF", seed=seed,
                                         camera=get_camera("sq768"), date_obs=WHEN)).header
     assert header["OBJECT"] in NAMES
     assert target_near(header["CRVAL1"], header["CRVAL2"], radius=0.05) == header["OBJECT"]
@@ -107,7 +107,7 @@ def test_object_is_a_real_target_where_the_telescope_points(seed: int) -> None:
 def test_with_no_target_up_the_pointing_is_named_as_the_site_names_it() -> None:
     observation = make_observation(WHEN, get_site("tst"), 5, min_altitude=89.5, max_altitude=90.0)
     assert observation.target is None
-    header = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=5,
+    header = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="hF", seed=5,
                                         camera=get_camera("sq768"), date_obs=WHEN,
                                         ra=observation.ra, dec=observation.dec)).header
     assert header["OBJECT"].endswith("dec") and "ra" in header["OBJECT"]
@@ -139,7 +139,7 @@ def test_smartstack_previews_are_a_running_stack_deeper_with_every_frame() -> No
 @pytest.mark.parametrize("seeing", [2.0, 4.0])
 @pytest.mark.parametrize("camera", [SQ4K, SQ1K], ids=lambda c: c.name)
 def test_header_fwhm_and_star_count_are_measured_from_the_stars_drawn(camera, seeing: float) -> None:  # type: ignore[no-untyped-def]
-    exposure = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=9,
+    exposure = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="hF", seed=9,
                                           camera=camera, date_obs=WHEN,
                                           frame=FrameSpec(seeing_fwhm=seeing)))
     header = exposure.header
@@ -163,11 +163,12 @@ def test_header_fwhm_and_star_count_are_measured_from_the_stars_drawn(camera, se
 
 
 def test_image_statistics_are_the_pixels_own() -> None:
-    exposure = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=3,
+    exposure = make_exposure(ExposureSpec(site="tst", inst="cam", number=1, files="hF", seed=3,
                                           camera=SQ1K, date_obs=WHEN))
     header = exposure.header
-    pixels = draw_frame(ExposureSpec(site="tst", inst="cam", number=1, files="h", seed=3, camera=SQ1K,
+    pixels = draw_frame(ExposureSpec(site="tst", inst="cam", number=1, files="hF", seed=3, camera=SQ1K,
                                      date_obs=WHEN))[0].pixels
+    assert header["MEASURED"] == "pixels"
     assert header["IMGMIN"] == pixels.min() and header["IMGMAX"] == pixels.max()
     assert header["IMGMED"] == pytest.approx(np.median(pixels), abs=1)
     assert header["IMGMEAN"] == pytest.approx(pixels.mean(), rel=0.01)

@@ -18,7 +18,6 @@ from send_test_images.errors import UsageError
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
 from send_test_images.exposure.fitsfiles import bz2_bytes, fits_bytes, fz_bytes
 from send_test_images.exposure.presets import PTR_OBSERVATORY, Preset
-from send_test_images.exposure.products import make_products
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.exposure.synth import FRAME_KINDS, FrameSpec
@@ -133,11 +132,40 @@ def test_every_fits_file_passes_fitsverify_without_errors_or_warnings(
         frame=FrameSpec(kind=kind, exptime=0.0 if kind == "bias" else 5.0), seed=5,
         fits_format=fmt, date_obs=dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC), preset=preset,
     )
-    for product in make_products(spec):
-        path = tmp_path / str(product.name)
-        path.write_bytes(product.data)
+    from send_test_images.exposure.products import make_exposure
+
+    exposure = make_exposure(spec)
+    kept = [exposure.archive] if exposure.archive is not None else []  # the preset's archive FITS
+    assert bool(kept) == (preset is not None)
+    for name, data in [(str(p.name), p.data) for p in exposure.products] + [(a.name, a.data) for a in kept]:
+        path = tmp_path / name
+        path.write_bytes(data)
         report = fitsverify(path)
         assert "verification OK" in report, report
+
+
+def test_the_sites_archive_fits_is_float32_rice_under_its_origname() -> None:
+    """ptr-observatory's fz_archive_file.py: CompImageHDU(float32 data, header), BZERO 0."""
+    from send_test_images.exposure.products import draw_frame, make_exposure
+
+    spec = ExposureSpec(site="mrc1", inst="sq01", number=9, files="hjF", data_type="EX", seed=4,
+                        camera=get_camera("sq768"), date_obs=dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC),
+                        preset=PTR_OBSERVATORY)
+    exposure = make_exposure(spec)
+    assert [str(p.name).rsplit("-", 1)[1] for p in exposure.products] == ["EX00.txt", "EX10.jpg"]  # not sent
+    archive = exposure.archive
+    assert archive is not None
+    assert archive.name == exposure.header["ORIGNAME"] == "mrc1-sq01_expose_L-20260228-00000009-EX00.fits.fz"
+    pixels = draw_frame(spec)[0].pixels
+    with fits.open(io.BytesIO(archive.data), disable_image_compression=True) as raw:
+        assert (raw[1].header["ZCMPTYPE"], raw[1].header["ZBITPIX"]) == ("RICE_1", -32)
+    with fits.open(io.BytesIO(archive.data)) as hdul:
+        compressed = hdul[1]
+        assert compressed.data.dtype == np.float32
+        # quantised to a fraction of the noise: within a few ADU of the pixels everywhere
+        assert np.abs(compressed.data - pixels).max() < 3.0
+        assert compressed.header["ORIGNAME"] == archive.name
+    assert make_exposure(spec).archive == archive  # the same frame, the same bytes
 
 
 def test_the_fast_fz_writer_gives_exactly_astropys_bytes() -> None:

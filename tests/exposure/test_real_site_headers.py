@@ -153,7 +153,8 @@ def test_the_small_fits_says_it_is_binned_in_both_spellings() -> None:
     values = service_read(headers["10 fits"])
     assert int(values["XBINING"]) == int(values["YBINING"]) == 2
     assert float(values["PIXSCALE"]) == pytest.approx(2 * 1.6)
-    large = service_read(all_headers(spec(files="F", preset=PTR_OBSERVATORY))["00 fits"])
+    # the full frame's header is the .txt (under the preset its large FITS goes to the archive)
+    large = service_read(make_exposure(spec(files="hF", preset=PTR_OBSERVATORY)).products[0].data)
     assert float(values["FWHMPIX"]) == pytest.approx(float(large["FWHMPIX"]) / 2, abs=1e-4)
     assert values["FWHMASEC"] == large["FWHMASEC"]
 

@@ -69,7 +69,7 @@ def run_id_of(process: subprocess.Popen[str]) -> str:
 
 
 def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "200", "--rate", "2", "--workers", "2", output=False)
+    process = start_up(server, "-r", "200", "--rate", "2", "--workers", "2", "-f", "hf", output=False)
     helpers: set[int] = set()
     try:
         wait_until(lambda: len(server.to("/s3")) >= 2, "the first uploads")
@@ -92,7 +92,7 @@ def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(server: LoopbackSer
 
 
 def test_ctrl_c_while_the_forkserver_starts_exits_130_without_a_traceback(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "4", "--workers", "2", new_session=True)
+    process = start_up(server, "-r", "4", "--workers", "2", "-f", "hf", new_session=True)
     try:
         wait_until(lambda: any("forkserver" in _cmdline(pid) for pid in descendants(process.pid)),
                    "the forkserver to start")

@@ -20,7 +20,7 @@ from send_test_images.exposure.header import header_text, make_header
 from send_test_images.exposure.observation import make_observation
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.exposure.synth import FrameSpec, make_frame
+from send_test_images.exposure.synth import FrameSpec, make_frame, sketch_frame
 from send_test_images.load.pool import (
     FramePool,
     PoolKey,
@@ -48,7 +48,8 @@ def expected_header(pool: FramePool, site: str, inst: str, number: int, pointing
     spec = ExposureSpec(site=site, inst=inst, number=number, data_type="EX", files=pool.key.files, date_obs=WHEN,
                         camera=pool.key.camera, frame=pool.key.frame, seed=template.seed,
                         fits_format=pool.key.fits_format)
-    frame = make_frame(spec.frame, spec.camera, seed=spec.seed)
+    frame = (make_frame(spec.frame, spec.camera, seed=spec.seed) if spec.draws_pixels
+             else sketch_frame(spec.frame, spec.camera, seed=spec.seed))  # a header alone: no pixels
     assert spec.site_profile is not None
     return make_header(spec, frame, make_observation(WHEN, spec.site_profile, pointing_seed))
 

@@ -7,6 +7,7 @@ only through typed events, gets a typed result, and finishes what is owed throug
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,8 +27,8 @@ def server() -> Iterator[LoopbackServer]:
         yield running
 
 
-def request(api_url: str, repeat: int = 2) -> RunRequest:
-    batch = BatchOptions(inst="lib", files=FILES, repeat=repeat, camera=CAMERA, seed=3)
+def request(api_url: str, repeat: int = 2, files: str = FILES) -> RunRequest:
+    batch = BatchOptions(inst="lib", files=files, repeat=repeat, camera=CAMERA, seed=3)
     return RunRequest(batch=batch, destination=Destination(target=api_url), sending=send_options(concurrency=1))
 
 
@@ -101,3 +102,32 @@ def test_a_one_exposure_run_is_made_in_the_runs_own_process(server: LoopbackServ
     wanted = request(server.url, repeat=1)
     with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
         assert started.settings.workers == 0
+
+
+def test_a_header_only_run_starts_no_generator_process_and_sends_every_header(
+    server: LoopbackServer,
+) -> None:
+    """-f h draws no pixels, so a pool would only cost its start-up; the truth file needs them."""
+    assert sending_run.workers_for(2, 50, draws_pixels=False) == 0
+    assert sending_run.workers_for(2, None, draws_pixels=False) == 0
+    wanted = request(server.url, repeat=6, files="h")
+    with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
+        assert started.settings.workers == 0
+        result = started.settle(started.send())
+    assert result.exit_code == ExitCode.OK
+    assert len(server.objects) == 6
+    assert all(key.endswith("00.txt") for key in server.objects)
+
+
+def test_a_like_runs_archive_fits_is_kept_in_out_and_never_sent(server: LoopbackServer, tmp_path: Path) -> None:
+    """ptr-observatory sends its float32 archive FITS to the LCO archive, not to Photon Ranch."""
+    batch = BatchOptions(inst="lib", files="hF", repeat=2, camera=CAMERA, seed=3, like="ptr-observatory",
+                         data_type="EX")
+    wanted = RunRequest(batch=batch, destination=Destination(target=server.url), sending=send_options(),
+                        out_dir=tmp_path)
+    with sending_run.Run.start(wanted, server.url, seed=sending_run.check(wanted)) as started:
+        result = started.settle(started.send())
+    assert result.exit_code == ExitCode.OK
+    assert sorted(key.rsplit("-", 1)[1] for key in server.objects) == ["EX00.txt", "EX00.txt"]
+    archives = sorted(p.name for p in tmp_path.glob("*_expose_L-*-EX00.fits.fz"))
+    assert len(archives) == 2 and all(name.startswith("tst-lib_expose_L-") for name in archives)

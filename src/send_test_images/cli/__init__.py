@@ -272,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="N", help=f"file number of the first exposure (default: {defaults.MAKE_NUMBER})")
     make.add_argument("--from-header", type=argtypes.header_file, default=None, metavar="FILE",
                       help="remake one sent exposure, byte for byte, from its header alone: its .txt, "
-                      ".fits.fz or .fits.bz2; every option but --out is taken from the header (default: none)")
+                      ".fits.fz or .fits.bz2; every option but --out and -f is taken from the header "
+                      "(-f chooses other files of the same frame: -f hjtfF draws the pixels of a header sent alone) "
+                      "(default: none)")
 
     serve = sub.add_parser(
         "serve", help="run the local Photon Ranch (S3 + API + ingestion) until Ctrl-C", epilog=examples("serve"),

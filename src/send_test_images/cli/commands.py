@@ -7,6 +7,7 @@ command to the library and its output to the streams. Sending a run is `sending.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,8 +47,8 @@ def dispatch(command: Command, *, out: TextIO, err: TextIO) -> int:
                 results = sending_run.resume(run_id, sending, api=api, observe=view)
             code = max((r.exit_code for r in results), default=ExitCode.OK)
             return max(code, ExitCode.FAILED) if view.skipped else code
-        case Make(batch, out_dir, first_number, from_header) if from_header is not None:
-            return run_make_from_header(from_header, out_dir=out_dir, out=out)
+        case Make(batch, out_dir, first_number, from_header, remake_files) if from_header is not None:
+            return run_make_from_header(from_header, out_dir=out_dir, out=out, files=remake_files)
         case Make(batch, out_dir, first_number):
             return run_make(batch, out_dir=out_dir, first_number=first_number, out=out)
         case Serve(data, host, port, db, s3_endpoint):
@@ -177,9 +178,13 @@ def print_load_options(out: TextIO) -> None:
     print(f"\n{examples('load')}", file=out)
 
 
-def run_make_from_header(path: Path, *, out_dir: Path, out: TextIO) -> int:
-    """`make --from-header FILE`: the exposure the header was made from, byte for byte."""
+def run_make_from_header(path: Path, *, out_dir: Path, out: TextIO, files: str | None = None) -> int:
+    """`make --from-header FILE`: the exposure the header was made from, byte for byte; with
+    `files`, those files of the same frame instead (a header sent alone names no pixel file,
+    and its pixels are the same whichever files are made)."""
     spec = exposure_spec_from_header(header_from_file(path.name, path.read_bytes()))
+    if files is not None:
+        spec = dataclasses.replace(spec, files=files)
     for written in spool.write_exposure(make_exposure(spec), out_dir):
         print(written, file=out)
     print(f"remade exposure {spec.number} of {spec.site}/{spec.inst} in {out_dir} (frame seed {spec.seed})",

@@ -46,6 +46,7 @@ class Make:
     out_dir: Path
     first_number: int
     from_header: Path | None = None  # remake this exposure from its header instead of planning
+    remake_files: str | None = None  # with from_header: `-f` given, the files to remake (else the header's)
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,11 @@ def from_args(args: argparse.Namespace) -> Command:
     """The typed record of the command `args` asks for."""
     if args.command == "up":
         duration = args.duration
+        batch = batch_options(args)
+        _check_something_is_sent(batch)
         return Up(
             RunRequest(
-                batch=batch_options(args),
+                batch=batch,
                 destination=Destination(
                     target=args.api if args.api is not None else targets.resolve_api(None),
                     s3_directory=args.s3dir,
@@ -110,12 +113,23 @@ def from_args(args: argparse.Namespace) -> Command:
         return Resume(args.run_id, send_options(args, resuming=True), api=args.api)
     if args.command == "make":
         return Make(batch_options(args), out_dir=args.out, first_number=args.number,
-                    from_header=args.from_header)
+                    from_header=args.from_header, remake_files=args.files)
     if args.command == "serve":
         return Serve(args.data, args.host, args.port, db=args.db, s3_endpoint=s3_endpoint(args))
     if args.command == "load":
         return Load(tuple(args.locust_args))
     raise UsageError(f"command {args.command!r} is not known: use up, resume, make or serve")
+
+
+def _check_something_is_sent(batch: BatchOptions) -> None:
+    """Under a preset whose large FITS goes to the archive, `-f F` alone would send nothing."""
+    preset = get_preset(batch.like) if batch.like is not None else None
+    if preset is not None and preset.archive_large and set(batch.files) == {"F"}:
+        raise UsageError(
+            f"files {batch.files!r} are not allowed with up --like {batch.like}: its large FITS goes to "
+            "the archive, not to Photon Ranch, so nothing would be sent; add h or j (and --out to keep "
+            "the archive file), or write it with make"
+        )
 
 
 def channel_for(s3_directory: str, channel: int | None) -> int:
@@ -135,14 +149,17 @@ def batch_options(args: argparse.Namespace) -> BatchOptions:
     """What to generate (`up`, `make`). Without -r one exposure; a timed run reads -r as its cap.
 
     `--like NAME` supplies the defaults of the flags its preset decides (files, data type,
-    camera); a flag given explicitly wins over both.
+    camera; for `-s3 info-images`, the preset's info-image files); a flag given explicitly wins.
     """
     preset = get_preset(args.like) if args.like is not None else None
+    files = preset.files if preset else defaults.FILES
+    if preset and getattr(args, "s3dir", None) == targets.INFO_DIRECTORY:
+        files = preset.info_files  # a real site's info images are its JPGs alone
     return BatchOptions(
         site=args.site,
         inst=args.inst,
         data_type=_given_or(args.data_type, preset.data_type if preset else defaults.DATA_TYPE),
-        files=_given_or(args.files, preset.files if preset else defaults.FILES),
+        files=_given_or(args.files, files),
         repeat=args.repeat if args.repeat is not None else defaults.REPEAT,
         smartstack=args.smartstack,
         seed=args.seed,

@@ -190,6 +190,22 @@ def _with_value(card: bytes, value: object) -> bytes:
     return parsed.image.encode("ascii")
 
 
+ARCHIVE_DITHER_SEED = -1
+"""astropy's DITHER_SEED_CHECKSUM: the quantisation's dither is seeded from the first tile's
+checksum, so the same pixels give the same bytes (the site's default, 0, seeds it from the
+clock, and no two writes of one frame would be equal)."""
+
+
+def archive_fz_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
+    """The large FITS as ptr-observatory archives it (`subprocesses/fz_archive_file.py`):
+    `fits.CompImageHDU(np.float32 data, header)` with BZERO 0 and BSCALE 1, astropy's default
+    compression (RICE_1, float data quantised to 1/16 of the noise, subtractive dither)."""
+    data = np.asarray(_as_uint16(pixels), dtype=np.float32)
+    hdu = fits.CompImageHDU(data=data, header=_content(header), compression_type=COMPRESSION,
+                            dither_seed=ARCHIVE_DITHER_SEED)
+    return _write(fits.HDUList([fits.PrimaryHDU(), hdu]))
+
+
 def bz2_bytes(pixels: np.ndarray, header: fits.Header) -> bytes:
     """A plain single-HDU FITS (uint16 as int16 + BZERO 32768), bz2-compressed."""
     plain = _write(fits.HDUList([fits.PrimaryHDU(data=_as_uint16(pixels), header=_content(header))]))

@@ -33,14 +33,20 @@ from send_test_images.exposure.measure import (
 )
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation, local_sidereal_hours
+from send_test_images.exposure.predict import predict_image_statistics, predict_star_statistics
 from send_test_images.exposure.provenance import history_lines
 from send_test_images.exposure.sky import catalogue
+from send_test_images.exposure.synth import Frame, FrameSketch
 
 if TYPE_CHECKING:
     from send_test_images.exposure.spec import ExposureSpec
-    from send_test_images.exposure.synth import Frame
 
 PROGRAM = "send-test-images"
+
+MEASURED_FROM_PIXELS = "pixels"
+MEASURED_PREDICTED = "predicted"
+"""MEASURED: where IMG*, SEPSKY, FWHM* and NSTARS come from. `predicted` when the frame was
+described without pixels (a header sent alone); predict.py says how."""
 
 
 DATE_OBS_DECIMALS = 3
@@ -94,7 +100,7 @@ CMOS_SETTINGS = {"CMOSGAIN": (56, "CMOS Camera System Gain"),
 """What a site driving a QHY camera directly adds (post_exposure_subprocess.py)."""
 
 
-def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> fits.Header:
+def make_header(spec: ExposureSpec, frame: Frame | FrameSketch, observation: Observation) -> fits.Header:
     """The level-00 (full frame) header; fitsfiles rescales a copy for the small FITS.
 
     Both styles carry every keyword ptr-observatory writes (docs/real-site-headers.md), with
@@ -106,7 +112,7 @@ def make_header(spec: ExposureSpec, frame: Frame, observation: Observation) -> f
     return fits.Header.fromstring(make_header_text(spec, frame, observation).decode("ascii"))
 
 
-def make_header_text(spec: ExposureSpec, frame: Frame, observation: Observation) -> bytes:
+def make_header_text(spec: ExposureSpec, frame: Frame | FrameSketch, observation: Observation) -> bytes:
     """The `.txt` of `make_header(spec, frame, observation)`, written directly (cards.py):
     products uses this text for the `.txt` and the FITS cards, and parses it once for the rest."""
     return header_block(header_card_images(spec, frame, observation)).encode("ascii")
@@ -123,16 +129,29 @@ class FrameMeasures:
 
     stats: ImageStats
     stars: StarStats
+    predicted: bool = False  # from the recipe (a FrameSketch), not from pixels
 
 
-def measure_frame(spec: ExposureSpec, frame: Frame) -> FrameMeasures:
-    """The pixel measurements `make_header` writes for `frame` (as its own cards measure them)."""
+def measure_frame(spec: ExposureSpec, frame: Frame | FrameSketch) -> FrameMeasures:
+    """The pixel measurements `make_header` writes for `frame` (as its own cards measure them);
+    for a sketch, what they would be (predict.py)."""
+    if isinstance(frame, FrameSketch):
+        stats = predict_image_statistics(frame, spec.camera)
+        stars = predict_star_statistics(
+            frame, pixel_scale=spec.camera.pixel_scale, seeing_fwhm=spec.frame.seeing_fwhm,
+            sky_sigma=MAD_TO_SIGMA * stats.mad,
+        )
+        return FrameMeasures(stats, stars, predicted=True)
     stats = image_statistics(frame.pixels)
     return FrameMeasures(stats, _star_stats(spec, frame, stats))
 
 
 def header_card_images(
-    spec: ExposureSpec, frame: Frame, observation: Observation, *, measured: FrameMeasures | None = None
+    spec: ExposureSpec,
+    frame: Frame | FrameSketch,
+    observation: Observation,
+    *,
+    measured: FrameMeasures | None = None,
 ) -> list[str]:
     """Every 80-character card of `make_header_text`, in order, HISTORY included, without END.
 
@@ -142,24 +161,25 @@ def header_card_images(
     it stamps is this very code's output and cannot drift from `make_header`.
     """
     site_style = spec.header_style == "site"
-    cards = _site_cards(spec, frame, observation, site_style=site_style,
-                        measured=measured or measure_frame(spec, frame))
+    measured = measured or measure_frame(spec, frame)
+    cards = _site_cards(spec, frame, observation, site_style=site_style, measured=measured)
     if not site_style:
         cards = _with_default_cards(cards, spec, frame, observation)
-    cards += _provenance_keys(spec, frame)
+    cards += _provenance_keys(spec, frame, measured)
     images = [card_image(key, value, comment) for key, value, comment in cards]
     images += [history_image(line) for line in history_lines(spec, frame.params)]
     return images
 
 
 def _site_cards(
-    spec: ExposureSpec, frame: Frame, observation: Observation, *, site_style: bool, measured: FrameMeasures
+    spec: ExposureSpec, frame: Frame | FrameSketch, observation: Observation, *, site_style: bool,
+    measured: FrameMeasures,
 ) -> list[tuple[str, object, str]]:
     """Every keyword of a real site's header, in the site's order (post_exposure_subprocess.py,
     then photometry_process.py), with this frame's values; `measured` are its pixels' (only the
     pixels' shape is read here)."""
     camera, site = spec.camera, spec.site_profile
-    height, width = frame.pixels.shape
+    height, width = frame.shape
     kind = spec.frame.kind
     exptime = float(frame.params.get("exptime", spec.frame.exptime))
     stack_id, stack_index, stack_length = spec.smartstack or (NORMAL_FRAME_STACK, 0, 1)
@@ -351,7 +371,8 @@ def _site_cards(
 
 
 def _with_default_cards(
-    cards: list[tuple[str, object, str]], spec: ExposureSpec, frame: Frame, observation: Observation
+    cards: list[tuple[str, object, str]], spec: ExposureSpec, frame: Frame | FrameSketch,
+    observation: Observation,
 ) -> list[tuple[str, object, str]]:
     """The site's keywords plus this tool's earlier ones (kept so nothing that read them breaks)."""
     camera, site = spec.camera, spec.site_profile
@@ -368,12 +389,16 @@ def _with_default_cards(
     return cards + extra
 
 
-def _provenance_keys(spec: ExposureSpec, frame: Frame) -> list[tuple[str, object, str]]:
+def _provenance_keys(
+    spec: ExposureSpec, frame: Frame | FrameSketch, measured: FrameMeasures
+) -> list[tuple[str, object, str]]:
     keys: list[tuple[str, object, str]] = [
         ("PROGRAM", PROGRAM, "Software that made this frame"),
         ("PROGVER", __version__, "Its version"),
         ("SEED", spec.seed, "Frame seed: make_frame(spec, camera, seed) redraws it"),
         ("SYNTHVER", int(frame.params.get("synth_version", 0)), "Pixel synthesis version"),
+        ("MEASURED", MEASURED_PREDICTED if measured.predicted else MEASURED_FROM_PIXELS,
+         "IMG*, SEPSKY, FWHM*, NSTARS: from pixels or predicted"),
     ]
     if spec.frame.field_seed is not None:
         keys.append(("FIELDSD", spec.frame.field_seed, "Star-field seed shared by a smartstack"))

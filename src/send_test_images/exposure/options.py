@@ -41,6 +41,16 @@ MAX_PIXEL_SCALE = 100.0
 MAX_SEED = 2**63 - 1
 """Seeds are written to FITS headers, whose integers are 64-bit signed."""
 
+PIXEL_FILES = "jtfF"
+"""The file letters made from pixels: the JPGs and the FITS. `h` alone is the header."""
+
+
+def draws_pixels(files: str, *, truth: bool) -> bool:
+    """Whether an exposure must draw its frame: a pixel file is asked for, or the truth
+    catalogue (whose peaks and SNRs are read off the rendered stars). A header sent alone
+    is written from the frame's recipe instead (predict.py), at a hundredth of the cost."""
+    return truth or any(letter in PIXEL_FILES for letter in files)
+
 MAX_EXPOSURES = 99_999_999
 """File numbers a camera has (8 digits): a run of more can never be named."""
 
@@ -208,6 +218,11 @@ class BatchOptions:
                 f"repeat {self.repeat} x smartstack {self.smartstack} is not allowed: that is {self.count} "
                 f"file numbers and a camera has {MAX_EXPOSURES}; use fewer"
             )
+
+    @property
+    def draws_pixels(self) -> bool:
+        """Whether this run's exposures need their frames drawn (see `draws_pixels`)."""
+        return draws_pixels(self.files, truth=self.truth)
 
     @property
     def count(self) -> int:

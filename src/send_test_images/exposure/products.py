@@ -15,7 +15,7 @@ what goes to Photon Ranch.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.io import fits
@@ -23,7 +23,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from send_test_images.exposure.binning import bin_frame, small_bin_factor
-from send_test_images.exposure.fitsfiles import EXTENSIONS, fits_bytes
+from send_test_images.exposure.fitsfiles import EXTENSIONS, archive_fz_bytes, fits_bytes
 from send_test_images.exposure.header import make_header_text
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation
@@ -36,7 +36,7 @@ from send_test_images.exposure.preview import (
 from send_test_images.exposure.sky.field import place_catalogue
 from send_test_images.exposure.sky.pointings import make_pointing, uses_catalogue
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.exposure.synth import Frame, make_frame
+from send_test_images.exposure.synth import Frame, make_frame, sketch_frame
 from send_test_images.exposure.synth.stars import PlacedStars
 
 LARGE_LEVEL = "00"
@@ -65,13 +65,31 @@ class TruthFile:
 
 
 @dataclass(frozen=True)
+class ArchiveFile:
+    """The large FITS as a real site archives it (`--like ptr-observatory`, `-f F`): float32
+    `.fits.fz` under its ORIGNAME. It goes to the LCO archive, not to Photon Ranch, so it is
+    written where files are kept (`make`, `up --out`) and never uploaded."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Exposure:
     """Everything made for one spec: the uploads and what a test or a user may want besides."""
 
     products: list[Product]
-    header: fits.Header
+    header_text: bytes  # the `.txt`: 80-character cards, END, padded
     observation: Observation
     truth: TruthFile | None
+    archive: ArchiveFile | None = None
+    parsed: fits.Header | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def header(self) -> fits.Header:
+        """The header as astropy reads it. Parsing costs ~4 ms, as much as writing it, so an
+        exposure sent as a header alone (which never needs it) parses only when asked."""
+        return self.parsed if self.parsed is not None else fits.Header.fromstring(self.header_text.decode("ascii"))
 
 
 def make_products(spec: ExposureSpec) -> list[Product]:
@@ -80,16 +98,27 @@ def make_products(spec: ExposureSpec) -> list[Product]:
 
 
 def make_exposure(spec: ExposureSpec) -> Exposure:
-    """Draw the frame, write its header, then every requested file; truth only if asked."""
-    previews = "j" in spec.files or "t" in spec.files
-    stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
-    frame, observation = draw_frame(spec, keep_expected=stacked)
-    text = make_header_text(spec, frame, observation)
-    header = fits.Header.fromstring(text.decode("ascii"))
+    """Draw the frame, write its header, then every requested file; truth only if asked.
+
+    A header sent alone draws no frame: it is written from the frame's sketch (the same
+    stars, no pixels) with its pixel measurements predicted (header MEASURED = 'predicted').
+    """
+    observation = pointing(spec)
+    placed = placed_stars(spec, observation)
     name = FileName(
         site=spec.site, inst=spec.inst, date=observation.day_obs, number=spec.number,
         data_type=spec.data_type, level=LARGE_LEVEL, ext="txt",
     )
+    if not spec.draws_pixels:
+        text = make_header_text(spec, sketch_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed),
+                                observation)
+        products = [Product(name, text)] if "h" in spec.files else []
+        return Exposure(products=products, header_text=text, observation=observation, truth=None)
+    previews = "j" in spec.files or "t" in spec.files
+    stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
+    frame = make_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed, keep_expected=stacked)
+    text = make_header_text(spec, frame, observation)
+    header = fits.Header.fromstring(text.decode("ascii"))
     products: list[Product] = []
     if "h" in spec.files:
         products.append(Product(name, text))
@@ -104,20 +133,30 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
         if "t" in spec.files:
             thumbnail = jpeg_bytes(make_thumbnail(picture))
             products.append(Product(name.with_(level=THUMBNAIL_LEVEL, ext="jpg"), thumbnail))
-    products.extend(_fits_products(spec, frame, header, name, text))
+    archived = spec.preset is not None and spec.preset.archive_large and "F" in spec.files
+    products.extend(_fits_products(spec, frame, header, name, text,
+                                   files=spec.files.replace("F", "") if archived else spec.files))
+    archive = ArchiveFile(str(header["ORIGNAME"]), archive_fz_bytes(frame.pixels, header)) if archived else None
     truth = make_truth(frame, header, name.base + TRUTH_SUFFIX) if spec.truth else None
-    return Exposure(products=products, header=header, observation=observation, truth=truth)
+    return Exposure(products=products, header_text=text, observation=observation, truth=truth,
+                    archive=archive, parsed=header)
 
 
 def draw_frame(spec: ExposureSpec, *, keep_expected: bool = False) -> tuple[Frame, Observation]:
-    """The frame's pixels and its pointing: the pointing first, since catalogue stars sit where
-    the sky has them at that pointing (sky/field.py)."""
-    observation = make_pointing(
-        spec.date_obs, spec.site_profile, spec.seed, spec.camera, spec.frame, ra=spec.ra, dec=spec.dec
-    )
+    """The frame's pixels and its pointing, as make_exposure draws them (for remaking and timing)."""
+    observation = pointing(spec)
     frame = make_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed_stars(spec, observation),
                        keep_expected=keep_expected)
     return frame, observation
+
+
+def pointing(spec: ExposureSpec) -> Observation:
+    """Where and when the exposure is taken: before any star is drawn, since catalogue stars sit
+    where the sky has them at that pointing (sky/field.py), and it points where a solver finds
+    enough of them (sky/pointings.py)."""
+    return make_pointing(
+        spec.date_obs, spec.site_profile, spec.seed, spec.camera, spec.frame, ra=spec.ra, dec=spec.dec
+    )
 
 
 def placed_stars(spec: ExposureSpec, observation: Observation) -> PlacedStars | None:
@@ -147,21 +186,22 @@ def running_stack(frame: Frame, frames: int) -> np.ndarray:
 
 
 def _fits_products(
-    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes
+    spec: ExposureSpec, frame: Frame, header: fits.Header, name: FileName, text: bytes, *, files: str
 ) -> list[Product]:
-    """Small (binned) then large FITS; a camera already at preview size writes the file once."""
+    """Small (binned) then large FITS of `files`; a camera already at preview size writes the
+    file once."""
     ext = EXTENSIONS[spec.fits_format]
     factor = small_bin_factor(frame.pixels.shape, spec.camera.small_size)
     large: bytes | None = None
     out: list[Product] = []
-    if "f" in spec.files:
+    if "f" in files:
         if factor == 1:  # binning by one changes neither pixels nor header
             large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
             small = large
         else:
             small = fits_bytes(*bin_frame(frame.pixels, header, factor), spec.fits_format)
         out.append(Product(name.with_(level=SMALL_LEVEL, ext=ext), small))
-    if "F" in spec.files:
+    if "F" in files:
         if large is None:
             large = fits_bytes(frame.pixels, header, spec.fits_format, text=text)
         out.append(Product(name.with_(level=LARGE_LEVEL, ext=ext), large))

@@ -17,7 +17,7 @@ from send_test_images.errors import UsageError
 from send_test_images.exposure.fitsfiles import check_fits_format
 from send_test_images.exposure.naming import check_data_type, check_inst, check_number, check_site
 from send_test_images.exposure.observation import check_radec, to_utc
-from send_test_images.exposure.options import MAX_SEED
+from send_test_images.exposure.options import MAX_SEED, draws_pixels
 from send_test_images.exposure.presets import Preset
 from send_test_images.exposure.profiles import CameraProfile, SiteProfile, get_camera, get_site
 from send_test_images.exposure.synth import FrameSpec
@@ -101,6 +101,11 @@ class ExposureSpec:
             raise UsageError(f"truth {self.truth!r} is not allowed: use True or False")
         if self.preset is not None and not isinstance(self.preset, Preset):
             raise UsageError(f"preset {self.preset!r} is not allowed: use a presets.Preset or None")
+
+    @property
+    def draws_pixels(self) -> bool:
+        """Whether making this exposure draws its frame (options.draws_pixels)."""
+        return draws_pixels(self.files, truth=self.truth)
 
     @property
     def header_style(self) -> str:

@@ -47,7 +47,7 @@ from send_test_images.exposure.options import MAX_SEED
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.profiles import CameraProfile, get_site
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.exposure.synth import Frame, FrameSpec, make_frame
+from send_test_images.exposure.synth import Frame, FrameSketch, FrameSpec, make_frame, sketch_frame
 
 CARD = 80
 BLOCK = 2880
@@ -103,7 +103,7 @@ class _Template:
 
     files: tuple[_TemplateFile, ...]
     seed: int
-    frame: Frame
+    frame: Frame | FrameSketch
     measured: FrameMeasures
     images: tuple[str, ...]
     slots: tuple[Slot, ...]
@@ -271,7 +271,9 @@ def _draw(key: PoolKey, seed: int) -> _Template:
         seed=seed, fits_format=key.fits_format,
     )
     exposure = make_exposure(spec)
-    frame = make_frame(spec.frame, spec.camera, seed=spec.seed)
+    # as make_exposure does: a header alone is written from the frame's sketch, no pixels
+    frame = (make_frame(spec.frame, spec.camera, seed=spec.seed) if spec.draws_pixels
+             else sketch_frame(spec.frame, spec.camera, seed=spec.seed))
     measured = measure_frame(spec, frame)
     images = tuple(header_card_images(spec, frame, exposure.observation, measured=measured))
     files = []
@@ -281,6 +283,7 @@ def _draw(key: PoolKey, seed: int) -> _Template:
         if packed:
             data = bz2.decompress(data)
         files.append(_TemplateFile(product.name.level, product.name.ext, data, slot_offsets(data), packed))
-    stand_in = Frame(pixels=np.broadcast_to(np.zeros((), frame.pixels.dtype), frame.pixels.shape),
-                     truth=frame.truth[:0], params=dict(frame.params))
+    stand_in = frame if isinstance(frame, FrameSketch) else Frame(
+        pixels=np.broadcast_to(np.zeros((), frame.pixels.dtype), frame.pixels.shape),
+        truth=frame.truth[:0], params=dict(frame.params))
     return _Template(tuple(files), seed, stand_in, measured, images, card_slots(images))

@@ -273,11 +273,11 @@ class Run:
                 s3_directory=destination.s3_directory,
                 info_channel=destination.info_channel,
                 concurrency=concurrency_for(sending, record.options),
-                workers=workers_for(sending.workers, wanted),
+                workers=workers_for(sending.workers, wanted, draws_pixels=batch.draws_pixels),
                 rate=sending.rate,
                 duration=request.duration,
                 keep_files=request.out_dir is not None,
-                keep_truth=request.out_dir is not None and batch.truth,
+                keep_truth=request.out_dir is not None,  # and a preset's archive FITS: kept, not sent
             )
             observe(RunStarted(record.run_id, api_url, batch.site, first.start, seed, batch.repeat,
                                request.duration, request.cap))
@@ -314,10 +314,10 @@ class Run:
                 s3_directory=record.s3_directory,
                 info_channel=record.info_channel,
                 concurrency=concurrency_for(sending, record.options),
-                workers=workers_for(sending.workers, to_make),
+                workers=workers_for(sending.workers, to_make, draws_pixels=record.options.draws_pixels),
                 rate=sending.rate,
                 keep_files=record.out_dir is not None,
-                keep_truth=record.out_dir is not None and record.options.truth,
+                keep_truth=record.out_dir is not None,
             )
             observe(RunReopened(run_id, api_url, sum(len(f) for _, f in owed), len(owed), to_make))
         except BaseException:
@@ -408,14 +408,17 @@ def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> Plann
     return PlannedBlock(block, entry.numbers, seed=entry.seed, now=dt.datetime.fromisoformat(entry.now))
 
 
-def workers_for(requested: int, exposures: int | None) -> int:
+def workers_for(requested: int, exposures: int | None, *, draws_pixels: bool = True) -> int:
     """Generator processes worth starting for `exposures` (None: a timed run, no bound).
 
     A process pool costs a forkserver and a worker that imports numpy and astropy (~0.5 s of
     a run's start-up) and pays off only when two exposures can be drawn while others upload:
     one exposure (or none) is made in the run's own process, which imports them once instead
-    of paying a second process to import them.
+    of paying a second process to import them. Nor does a run that draws no pixels (`-f h`):
+    a header alone takes ~5 ms to write, less than handing it over from a worker would.
     """
+    if not draws_pixels:
+        return 0
     if exposures is None:
         return min(requested, defaults.WORKERS)
     if exposures <= 1:

@@ -38,30 +38,33 @@ def spool_dir(run_id: str) -> Path:
     return paths.state_dir() / SPOOL_DIR / check_run_id(run_id)
 
 
-def spool_exposure(spec: ExposureSpec, directory: Path, keep_truth: bool = False) -> SpooledExposure:
-    """Make one exposure and write its files; each appears whole under its name, or not at all."""
+def spool_exposure(spec: ExposureSpec, directory: Path, keep_local: bool = False) -> SpooledExposure:
+    """Make one exposure and write its files; each appears whole under its name, or not at all.
+    `keep_local` also writes the files that are kept, never sent (truth catalogue, archive FITS)."""
     exposure = make_exposure(spec)
-    written = write_exposure(exposure, directory, truth=keep_truth)
+    written = write_exposure(exposure, directory, local=keep_local)
     files = [
         FileEntry(str(product.name), str(path), len(product.data))
-        for product, path in zip(exposure.products, written, strict=False)  # truth, if any, comes last
+        for product, path in zip(exposure.products, written, strict=False)  # local files come last
     ]
     return SpooledExposure(spec.number, files)
 
 
-def write_exposure(exposure: Exposure, directory: Path, *, truth: bool = True) -> list[Path]:
-    """Every product under its Photon Ranch name in upload order, then the truth catalogue when
-    made and wanted; each file appears whole or not at all."""
+def write_exposure(exposure: Exposure, directory: Path, *, local: bool = True) -> list[Path]:
+    """Every product under its Photon Ranch name in upload order, then, when made and `local`,
+    the files that are kept but never sent (the truth catalogue, a preset's archive FITS under
+    its ORIGNAME); each file appears whole or not at all."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for product in exposure.products:
         path = directory / str(product.name)
         write_whole(path, product.data)
         written.append(path)
-    if truth and exposure.truth is not None:
-        path = directory / exposure.truth.name
-        write_whole(path, exposure.truth.data)
-        written.append(path)
+    for kept in (exposure.truth, exposure.archive) if local else ():
+        if kept is not None:
+            path = directory / kept.name
+            write_whole(path, kept.data)
+            written.append(path)
     return written
 
 

@@ -43,6 +43,8 @@ DEFAULT_COSMIC_RATE = 0.07  # hits per megapixel per second
 DEFAULT_COSMIC_ENERGY = 1500.0  # e- deposited per pixel of track (median)
 DEFAULT_COSMIC_LENGTH = 3.0  # mean track length, pixels
 DEFAULT_SATELLITE_FLUX = 2500.0  # e- per pixel of trail length (median)
+SPILL_WINDOW = 64  # pixels of a column a bleed trail is first looked for in ...
+SPILL_GROWTH = 4  # ... and how much further each look reaches when the charge needs more
 DEFAULT_BLOCK_PIXELS = 1 << 17  # read-out works on blocks this big (fits in a CPU cache)
 NORMAL_TABLE_SIZE = 1 << 16  # quantiles in the Gaussian look-up table (16-bit indices)
 NORMAL_TABLE_REACH = 8.0  # sigmas: the bisection bracket, wider than any table entry
@@ -112,10 +114,15 @@ def make_vignetting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndar
         ((np.arange(n) + 0.5) * (full / n) - 0.5 - c) / half_diagonal
         for n, full, c in zip(coarse, size, centre, strict=True)
     )
-    # (1 + k r^2)^-2 with k set so the far corner of a centred chip loses DEFAULT_VIGNETTING
-    k = (1.0 - DEFAULT_VIGNETTING) ** -0.5 - 1.0
-    grid = (1.0 + k * (ry[:, None] ** 2 + rx[None, :] ** 2)) ** -2
+    grid = vignetting_falloff(ry[:, None] ** 2 + rx[None, :] ** 2)
     return upsample(grid.astype(np.float32), shape)
+
+
+def vignetting_falloff(r2: np.ndarray) -> np.ndarray:
+    """The light reaching squared radius `r2` (in half-diagonals from the optical axis):
+    (1 + k r^2)^-2 with k set so the far corner of a centred chip loses DEFAULT_VIGNETTING."""
+    k = (1.0 - DEFAULT_VIGNETTING) ** -0.5 - 1.0
+    return (1.0 + k * r2) ** -2
 
 
 def _add_dust(
@@ -312,8 +319,18 @@ def _spill(pixels: np.ndarray, charge: float, well: np.float32) -> None:
     run off the sensor is lost."""
     if charge <= 0 or pixels.size == 0:
         return
-    room = np.maximum(well - pixels, np.float32(0)).astype(np.float64)
-    filled = np.cumsum(room)
+    # look only as far down the column as the charge can reach, growing the window until it
+    # holds the charge: a 4096-row column is a strided walk through the whole frame, and a
+    # trail is tens of pixels (the running sum of a prefix is the prefix of the running sum,
+    # so the result is the same to the bit)
+    reach = SPILL_WINDOW
+    while True:
+        window = pixels[:reach]
+        room = np.maximum(well - window, np.float32(0)).astype(np.float64)
+        filled = np.cumsum(room)
+        if filled[-1] >= charge or reach >= pixels.size:
+            break
+        reach *= SPILL_GROWTH
     last = int(np.searchsorted(filled, charge))
     if last >= pixels.size:
         pixels[:] = np.maximum(pixels, well)

@@ -65,3 +65,11 @@ def make_sky(
     cirrus = np.clip(noise, 0.0, None) * np.float32(clouds)
     relative = (1.0 + tilt + cirrus - cirrus.mean()) * level
     return upsample(relative.astype(np.float32), shape)
+
+
+def skip_sky(rng: np.random.Generator) -> None:
+    """Make exactly the draws `make_sky` makes, without its pixels: they depend on nothing but
+    the generator (the gradient's angle, each cloud octave's lattice of gradients), so a 1x1
+    sky leaves `rng` where a full one would. A frame described without pixels
+    (frames.sketch_frame) calls this so that the stars drawn next are the frame's own."""
+    make_sky((1, 1), 1.0, rng, clouds=0.0)

@@ -74,6 +74,28 @@ class Frame:
     params: dict[str, float | int | str] = field(default_factory=dict)
     expected: np.ndarray | None = None  # noiseless float32 ADU, only when asked for
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) in pixels, as FrameSketch has it."""
+        height, width = self.pixels.shape
+        return (height, width)
+
+
+@dataclass(frozen=True)
+class FrameSketch:
+    """A frame described without its pixels: what a header needs when no pixel file is sent.
+
+    `truth` is the very star list `make_frame` with the same seed would draw (same generator,
+    same draws), with each star's peak and SNR worked out from the PSF instead of read off a
+    rendered stamp and the optics' response taken as 1; `params` are the synthesis parameters
+    known before any pixel is drawn (those that count what the pixels did, such as bleed
+    columns or cosmic-ray hits, are left out).
+    """
+
+    shape: tuple[int, int]
+    truth: Table
+    params: dict[str, float | int | str] = field(default_factory=dict)
+
 
 def check_spec(spec: FrameSpec, camera: CameraProfile) -> None:
     """Raise UsageError naming the first value of `spec` that `camera` cannot expose."""
