@@ -36,7 +36,8 @@ from bench.bench_upload import _served, _settle
 from bench.original_script import OriginalUnavailable, prepare
 from send_test_images import paths
 
-MAIN = "import sys; from send_test_images.cli import main; sys.exit(main())"
+MAIN = "from send_test_images.cli import run; run()"
+"""The `send-test-images` command itself, as its console script runs it."""
 SITE = "tst"
 DATA_TYPE = "EX"
 GOAL_BULK = 25.0

@@ -199,7 +199,7 @@ def tree_rss(root: int) -> int:
 def peak_rss(api_url: str, exposures: int, args: argparse.Namespace) -> tuple[int, float]:
     """Peak RSS of a separate `up` process tree, and its seconds."""
     command = [
-        sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+        sys.executable, "-c", "from send_test_images.cli import run; run()",
         "up", "--api", api_url, "--inst", f"rss{exposures}", "--camera", args.camera, "-f", args.files,
         "-r", str(exposures), "--seed", str(SEED), "--concurrency", str(args.concurrency),
         "--workers", str(args.workers),
@@ -328,7 +328,7 @@ def _idle_seconds() -> float:
 @contextlib.contextmanager
 def _served(data: Path, cpus: set[int]) -> Iterator[str]:
     """`send-test-images serve` on `cpus` in a child process; yields its API URL, stops it after."""
-    command = [sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+    command = [sys.executable, "-c", "from send_test_images.cli import run; run()",
                "serve", "--data", str(data)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                preexec_fn=lambda: os.sched_setaffinity(0, cpus))

@@ -32,11 +32,12 @@ from loopback_server import LoopbackServer
 WAIT_S = 30.0
 """Bounds a broken test, not a goal: each wait ends as soon as its condition holds."""
 POLL_S = 0.05
-CLI = [sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "from send_test_images.cli import run; run()"]
+"""The `send-test-images` command, as its console script runs it."""
 CLI_WITH_A_THREAD = [
     sys.executable, "-c",
     "import sys, threading, time; threading.Thread(target=time.sleep, args=(600,), daemon=True).start(); "
-    "from send_test_images.cli import main; sys.exit(main())",
+    "from send_test_images.cli import run; run()",
 ]
 """`up` in a process that has a thread of its own (a caller's script, a site started in-process):
 its workers cannot be forked from it safely, so they come from a forkserver."""
