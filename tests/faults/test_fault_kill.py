@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -77,10 +79,44 @@ def run_id_of(process: subprocess.Popen[str]) -> str:
     return first.rsplit(", run ", 1)[1].strip()
 
 
-@pytest.mark.parametrize("threaded", [False, True], ids=["forked from up", "from a forkserver"])
-def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(server: LoopbackServer, threaded: bool) -> None:
+@contextlib.contextmanager
+def terminal() -> Iterator[int]:
+    """A pseudo-terminal for `up`'s output (so it draws its progress bar, a thread of its own),
+    read and thrown away here so the bar never blocks; yields the terminal end for `up`."""
+    controller, end = pty.openpty()
+    reader = threading.Thread(target=_drain, args=(controller,), daemon=True)
+    reader.start()
+    try:
+        yield end
+    finally:
+        os.close(end)
+        os.close(controller)
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 4096):
+            pass
+
+
+@pytest.mark.parametrize(("threaded", "on_a_terminal"), [(False, False), (False, True), (True, False)],
+                         ids=["forked from up", "forked from up, bar on a terminal", "from a forkserver"])
+def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(
+    server: LoopbackServer, threaded: bool, on_a_terminal: bool
+) -> None:
     cli = CLI_WITH_A_THREAD if threaded else CLI
-    process = start_up(server, "-r", "200", "--rate", "2", "--workers", "2", output=False, cli=cli)
+    with contextlib.ExitStack() as stack:
+        flags = ("-r", "200", "--rate", "2", "--workers", "2")
+        if on_a_terminal:
+            end = stack.enter_context(terminal())
+            argv = [*cli, "up", "--api", server.url, "--camera", CAMERA, "-f", "h", "--seed", "3", *flags]
+            process = subprocess.Popen(argv, stdout=end, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        else:
+            process = start_up(server, *flags, output=False, cli=cli)
+        _sigkill_leaves_nothing(server, process, threaded)
+
+
+def _sigkill_leaves_nothing(server: LoopbackServer, process: subprocess.Popen, threaded: bool) -> None:
     helpers: set[int] = set()
     try:
         wait_until(lambda: len(server.to("/s3")) >= 2, "the first uploads")

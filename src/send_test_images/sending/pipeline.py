@@ -50,7 +50,7 @@ from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import lifeline, spool
 from send_test_images.sending.client import Uploader
-from send_test_images.sending.events import FileFailed, FileSent, Observer, ignore
+from send_test_images.sending.events import FileFailed, FileSent, Observer, SendingStarted, ignore
 from send_test_images.sending.journal import FileEntry, Journal
 from send_test_images.sending.summary import RunStats
 
@@ -188,6 +188,8 @@ class Pipeline:
                 # from it in milliseconds, with everything imported (see `_make_pool`).
                 workers = self.settings.workers
                 pool = _make_pool(workers) if workers > 0 else None
+                # Only now: a progress bar's redraw thread would have kept the workers from forking.
+                self.observe(SendingStarted(self.stats))
                 for thread in self._threads:
                     thread.start()
                 if all(self._release(number, files, journal=False) for number, files in owed):

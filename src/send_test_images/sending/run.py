@@ -46,7 +46,6 @@ from send_test_images.sending.events import (
     RunSettled,
     RunSkipped,
     RunStarted,
-    SendingStarted,
     SendingStopped,
     SiteDone,
     SiteStarted,
@@ -321,8 +320,7 @@ class Run:
 
     def send(self) -> Outcome:
         """Send what is owed, then make and send every planned exposure; counted in `self.stats`."""
-        self.stats = RunStats(exposures_planned=self.planned)
-        self.observe(SendingStarted(self.stats))
+        self.stats = RunStats(exposures_planned=self.planned)  # the pipeline tells SendingStarted
         try:
             pipeline = Pipeline(
                 self.api_url, self.journal, self.stats, self.settings, spool_dir=self.spool_dir,
