@@ -13,7 +13,7 @@ sys.path.insert(0, str(HERE / "src"))
 
 try:
     import send_test_images.cli.commands  # noqa: F401  (imports every dependency, so a missing one shows here)
-    from send_test_images.cli import up_main
+    from send_test_images.cli import leave, up_main
 except ImportError as exc:  # numpy, astropy, ... are not installed for this Python
     venv = HERE / ".venv"
     venv_python = venv / "bin" / "python"
@@ -27,4 +27,4 @@ except ImportError as exc:  # numpy, astropy, ... are not installed for this Pyt
     )
 
 if __name__ == "__main__":
-    sys.exit(up_main())
+    leave(up_main())

@@ -1,15 +1,15 @@
 """How fast `up` sends, against its ceilings and the original script, on a local site.
 
-`./dev bench upload [--exposures=200] [--camera=sq768] [--rss] [--original=5] [--shared]`
+`./dev bench upload [--exposures=200] [--camera=sq768] [--rss] [--shared]`
+
+(`up` against the original script itself: `./dev bench original`.)
 
 1. end to end: `up -r 200` with the default product set (hjtfF), default concurrency and
    generator processes, through journal and spool: exposures/s and MB/s.
 2. ceilings: generation alone (the same specs, same processes, files written to disk) and the
    simplest presign+POST loop sending those same files at the same concurrency. The issue's
    goal: end to end within 25% of the slower ceiling (ratio >= 0.75).
-3. the original algorithm (bench/original_up.py: float64 Perlin, bz2, one file at a time) at
-   the same size: exposures/s, and how many times faster `up` is (goal: >= 20x).
-4. with --rss: peak RSS of the whole `up` process tree at -r 20 and -r 2000 (goal: within 10%).
+3. with --rss: peak RSS of the whole `up` process tree at -r 20 and -r 2000 (goal: within 10%).
 
 Everything runs against a fresh local site (`send-test-images serve`, in its own process so the
 site's API and ingestion do not share this process's GIL) in a temporary folder. By default the
@@ -38,7 +38,6 @@ from pathlib import Path
 
 import httpx
 
-from bench import original_up
 from send_test_images import defaults, paths
 from send_test_images.exposure.options import BatchOptions
 from send_test_images.exposure.plan import plan
@@ -50,11 +49,9 @@ from send_test_images.sending.spool import spool_exposure
 DEFAULT_EXPOSURES = 200
 DEFAULT_CAMERA = "sq768"
 DEFAULT_FILES = "hjtfF"
-DEFAULT_ORIGINAL = 5
 RSS_COUNTS = (20, 2000)
 RSS_POLL = 0.1
 GOAL_RATIO = 0.75
-GOAL_SPEEDUP = 20.0
 GOAL_RSS_SPREAD = 0.10
 SEED = 20261124
 MB = 1e6
@@ -202,7 +199,7 @@ def tree_rss(root: int) -> int:
 def peak_rss(api_url: str, exposures: int, args: argparse.Namespace) -> tuple[int, float]:
     """Peak RSS of a separate `up` process tree, and its seconds."""
     command = [
-        sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+        sys.executable, "-c", "from send_test_images.cli import run; run()",
         "up", "--api", api_url, "--inst", f"rss{exposures}", "--camera", args.camera, "-f", args.files,
         "-r", str(exposures), "--seed", str(SEED), "--concurrency", str(args.concurrency),
         "--workers", str(args.workers),
@@ -234,7 +231,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--files", default=DEFAULT_FILES)
     parser.add_argument("--concurrency", type=int, default=defaults.CONCURRENCY)
     parser.add_argument("--workers", type=int, default=defaults.WORKERS)
-    parser.add_argument("--original", type=int, default=DEFAULT_ORIGINAL, help="exposures for the original (0: skip)")
     parser.add_argument("--rss", action="store_true", help="also measure peak RSS at -r 20 and -r 2000")
     parser.add_argument("--shared", action="store_true",
                         help="let the local site share every CPU with up (default: split the CPUs between them)")
@@ -285,13 +281,6 @@ def main(argv: list[str]) -> int:
                 print(f"  {phase}" + (f" (CPUs {busy:.0%} busy):" if busy is not None else ":"))
                 print(cpu_lines(used))
 
-            if args.original > 0:
-                orig_s, _ = original_up.run(api_url, exposures=args.original,
-                                            size=_camera_size(args.camera))
-                orig_rate = args.original / orig_s
-                print(f"original algorithm:   {orig_rate:7.2f} exposures/s  ({args.original} exposures, "
-                      f"{orig_s:.1f} s); up is {e2e_rate / orig_rate:.1f}x faster (goal >= {GOAL_SPEEDUP:g}x)")
-
             if args.rss:
                 peaks = {}
                 for count in RSS_COUNTS:
@@ -339,7 +328,7 @@ def _idle_seconds() -> float:
 @contextlib.contextmanager
 def _served(data: Path, cpus: set[int]) -> Iterator[str]:
     """`send-test-images serve` on `cpus` in a child process; yields its API URL, stops it after."""
-    command = [sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())",
+    command = [sys.executable, "-c", "from send_test_images.cli import run; run()",
                "serve", "--data", str(data)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                preexec_fn=lambda: os.sched_setaffinity(0, cpus))
@@ -378,8 +367,3 @@ def _cpu_list(cpus: set[int]) -> str:
 def _pct(values: dict) -> str:
     return "/".join(f"{v * 1000:.0f}" for v in values.values()) + " ms"
 
-
-def _camera_size(name: str) -> int:
-    from send_test_images.exposure.profiles import get_camera
-
-    return get_camera(name).width

@@ -143,10 +143,28 @@ def test_the_api_can_be_chosen_by_environment_variable(local_site: LocalSite, mo
     assert recent_keys(local_site.api_url, "cli7") == set(sent_keys(out))
 
 
-def test_an_unguarded_calling_script_gets_a_clear_error_not_a_traceback(local_site: LocalSite, tmp_path: Path) -> None:
+def test_an_unguarded_calling_script_just_works(local_site: LocalSite, tmp_path: Path) -> None:
+    """Its workers are forked from it, so nothing re-runs the script."""
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import sys\nfrom send_test_images import cli\n"
+        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '2', '--api', {local_site.api_url!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("sending 2 exposure(s)") == 1, result.stdout
+    assert "sent 2 of 2 exposure(s)" in result.stdout
+    assert result.stderr == ""
+
+
+def test_an_unguarded_calling_script_with_threads_gets_a_clear_error_not_a_traceback(
+    local_site: LocalSite, tmp_path: Path
+) -> None:
+    """A script with a thread of its own gets workers from a forkserver, which re-import the script."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys, threading, time\nfrom send_test_images import cli\n"
+        "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
         f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '2', '--api', {local_site.api_url!r}]))\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)

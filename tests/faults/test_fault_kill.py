@@ -1,10 +1,11 @@
 """Issue 11, items 6, 8 and 10: `up` killed or interrupted, as a real process, by its own PID.
 
-- SIGKILL leaves nothing behind: the forkserver and the generator workers die with `up` (they
-  used to live on for good, ~330 MB).
-- Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the forkserver is
-  still starting gives the usual interrupted ending and exit 130, no traceback from inside
-  multiprocessing.
+- SIGKILL leaves nothing behind: the generator workers (forked from `up` itself, or from a
+  forkserver when `up` runs in a process with threads of its own) die with `up` (they used to
+  live on for good, ~330 MB).
+- Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the workers or the
+  forkserver are still starting gives the usual interrupted ending and exit 130, no traceback
+  from inside multiprocessing.
 - `resume` of a SIGKILLed timed run sends what the run made, and nothing it never got to: a
   timed run promised a stream, not its reserved block of 100 exposures at full speed.
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -31,7 +34,15 @@ from loopback_server import LoopbackServer
 WAIT_S = 30.0
 """Bounds a broken test, not a goal: each wait ends as soon as its condition holds."""
 POLL_S = 0.05
-CLI = [sys.executable, "-c", "import sys; from send_test_images.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "from send_test_images.cli import run; run()"]
+"""The `send-test-images` command, as its console script runs it."""
+CLI_WITH_A_THREAD = [
+    sys.executable, "-c",
+    "import sys, threading, time; threading.Thread(target=time.sleep, args=(600,), daemon=True).start(); "
+    "from send_test_images.cli import run; run()",
+]
+"""`up` in a process that has a thread of its own (a caller's script, a site started in-process):
+its workers cannot be forked from it safely, so they come from a forkserver."""
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +62,10 @@ def wait_until(condition: object, what: str) -> None:
 
 
 def start_up(
-    server: LoopbackServer, *flags: str, new_session: bool = False, output: bool = True
+    server: LoopbackServer, *flags: str, new_session: bool = False, output: bool = True, cli: list[str] = CLI
 ) -> subprocess.Popen[str]:
     """`up` as a process of its own; without `output`, helpers that outlive it cannot hold our pipes."""
-    argv = [*CLI, "up", "--api", server.url, "--camera", CAMERA, "-f", "h", "--seed", "3", *flags]
+    argv = [*cli, "up", "--api", server.url, "--camera", CAMERA, "-f", "h", "--seed", "3", *flags]
     where = subprocess.PIPE if output else subprocess.DEVNULL
     return subprocess.Popen(argv, stdout=where, stderr=where, text=True, env=os.environ,
                             start_new_session=new_session)
@@ -68,13 +79,56 @@ def run_id_of(process: subprocess.Popen[str]) -> str:
     return first.rsplit(", run ", 1)[1].strip()
 
 
-def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "200", "--rate", "2", "--workers", "2", "-f", "hf", output=False)
+@contextlib.contextmanager
+def terminal() -> Iterator[int]:
+    """A pseudo-terminal for `up`'s output (so it draws its progress bar, a thread of its own),
+    read and thrown away here so the bar never blocks; yields the terminal end for `up`."""
+    controller, end = pty.openpty()
+    reader = threading.Thread(target=_drain, args=(controller,), daemon=True)
+    reader.start()
+    try:
+        yield end
+    finally:
+        os.close(end)
+        os.close(controller)
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 4096):
+            pass
+
+
+@pytest.mark.parametrize(("threaded", "on_a_terminal"), [(False, False), (False, True), (True, False)],
+                         ids=["forked from up", "forked from up, bar on a terminal", "from a forkserver"])
+def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(
+    server: LoopbackServer, threaded: bool, on_a_terminal: bool
+) -> None:
+    cli = CLI_WITH_A_THREAD if threaded else CLI
+    with contextlib.ExitStack() as stack:
+        flags = ("-r", "200", "--rate", "2", "--workers", "2", "-f", "hf")  # -f h alone starts no workers
+        if on_a_terminal:
+            end = stack.enter_context(terminal())
+            argv = [*cli, "up", "--api", server.url, "--camera", CAMERA, "-f", "h", "--seed", "3", *flags]
+            process = subprocess.Popen(argv, stdout=end, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        else:
+            process = start_up(server, *flags, output=False, cli=cli)
+        _sigkill_leaves_nothing(server, process, threaded)
+
+
+def _sigkill_leaves_nothing(server: LoopbackServer, process: subprocess.Popen, threaded: bool) -> None:
     helpers: set[int] = set()
     try:
         wait_until(lambda: len(server.to("/s3")) >= 2, "the first uploads")
         helpers = descendants(process.pid)
-        assert len(helpers) >= 3, helpers  # forkserver, resource tracker, two workers (and more)
+        forkservers = [pid for pid in helpers if "forkserver" in _cmdline(pid)]
+        if threaded:
+            assert len(helpers) >= 3, helpers  # forkserver, resource tracker, two workers (and more)
+            assert forkservers, helpers
+        else:  # two workers, forked from up itself: no interpreter started again for them
+            assert not forkservers, helpers
+            assert {_parent(pid) for pid in helpers} == {process.pid}, helpers
+            assert len(helpers) == 2, helpers
 
         os.kill(process.pid, signal.SIGKILL)
         process.wait(WAIT_S)
@@ -91,8 +145,22 @@ def test_sigkill_of_up_leaves_no_forkserver_or_worker_behind(server: LoopbackSer
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_ctrl_c_while_the_workers_start_exits_130_without_a_traceback(server: LoopbackServer) -> None:
+    process = start_up(server, "-r", "4", "--rate", "2", "--workers", "2", "-f", "hf", new_session=True)
+    try:
+        wait_until(lambda: descendants(process.pid), "the first worker")
+        os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
+        _, err = process.communicate(timeout=WAIT_S)
+    finally:
+        process.kill()
+
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert " not sent (" in err.strip().splitlines()[-1] and "; resume with: " in err.strip().splitlines()[-1], err
+
+
 def test_ctrl_c_while_the_forkserver_starts_exits_130_without_a_traceback(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "4", "--workers", "2", "-f", "hf", new_session=True)
+    process = start_up(server, "-r", "4", "--workers", "2", "-f", "hf", new_session=True, cli=CLI_WITH_A_THREAD)
     try:
         wait_until(lambda: any("forkserver" in _cmdline(pid) for pid in descendants(process.pid)),
                    "the forkserver to start")
@@ -104,6 +172,14 @@ def test_ctrl_c_while_the_forkserver_starts_exits_130_without_a_traceback(server
     assert process.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert " not sent (" in err.strip().splitlines()[-1] and "; resume with: " in err.strip().splitlines()[-1], err
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
 
 
 def _cmdline(pid: int) -> str:

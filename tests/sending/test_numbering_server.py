@@ -32,3 +32,17 @@ def test_a_block_that_overlaps_what_this_machine_used_is_refused(block: range) -
     with pytest.raises(NumberingError, match="not a fresh block"):
         numbering.reserve("tst", "cam", 2, server=lambda count, after: block)
     assert numbering.last_reserved("tst", "cam") == 4, "a refused block must not move the counter"
+
+
+def test_the_servers_highest_is_asked_only_when_no_site_reserved() -> None:
+    asked: list[str] = []
+
+    def highest() -> int:
+        asked.append("listed")
+        return 40
+
+    assert numbering.reserve("tst", "cam", 2, server_highest=highest,
+                             server=lambda count, after: range(after + 1, after + 1 + count)) == range(1, 3)
+    assert asked == []
+    assert numbering.reserve("tst", "cam", 2, server_highest=highest, server=lambda count, after: None) == range(41, 43)
+    assert asked == ["listed"]

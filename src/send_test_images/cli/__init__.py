@@ -9,9 +9,13 @@ declares every option in one place, typed by `argtypes.py` with defaults from
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import os
 import sys
+import threading
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from send_test_images import __version__, defaults
 from send_test_images.cli import argtypes, options
@@ -338,3 +342,27 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
 def up_main(argv: Sequence[str] | None = None) -> int:
     """`python up.py [flags]` is `send-test-images up [flags]`."""
     return main(["up", *(sys.argv[1:] if argv is None else argv)])
+
+
+def run() -> NoReturn:
+    """The `send-test-images` command: `main()`, then `leave()`."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with `code`, without the interpreter's teardown when nothing needs it.
+
+    Tearing down an interpreter that imported numpy and astropy frees every object of every
+    module one at a time: ~0.15 s of CPU after the last file is sent, a sixth of a 1-exposure
+    run, for memory the OS takes back at once anyway. The atexit handlers still run
+    (multiprocessing's clean-up, logging) and the streams are flushed. Only with no other thread
+    left (one might still be writing) and without gevent (`load`): otherwise a normal exit.
+    For the process's entry points only; a caller of `main()` keeps its interpreter.
+    """
+    if threading.active_count() == 1 and "gevent" not in sys.modules:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed pipe: nothing left to tell anyone
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

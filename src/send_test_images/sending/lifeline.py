@@ -2,10 +2,12 @@
 
 `up` killed with SIGKILL runs no cleanup, and its forkserver and workers (~330 MB) used to live on
 for good: each waits on a pipe that one of the others still holds open. So on Linux every one of
-them asks the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`): the forkserver when
-`up` dies, each worker (a child of the forkserver) when the forkserver does. A parent that died
-before the request was made is caught by looking at the parent pid right after it.
+them asks the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`): a worker forked from
+`up` itself (the usual case, see `pipeline._make_pool`) when `up` dies; otherwise the forkserver
+when `up` dies, and each worker (a child of the forkserver) when the forkserver does. A parent that
+died before the request was made is caught by looking at the parent pid right after it.
 
+A worker forked from `up` is born with SIGINT blocked and ignores it from its initializer on.
 The forkserver's first import is `forkserver_preload` (the first of `pipeline.PRELOAD`), which
 makes it die with `up` and ignore SIGINT. Ctrl-C on a terminal reaches
 the whole process group, and the forkserver spends its first second importing numpy and astropy

@@ -65,7 +65,7 @@ def reserve(
     inst: str,
     count: int = 1,
     *,
-    server_highest: int | None = None,
+    server_highest: int | Callable[[], int | None] | None = None,
     server: ServerReservation | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> range:
@@ -80,32 +80,49 @@ def reserve(
     the block on the site itself, so two machines sending for one camera through one site can
     never both get a number: it is asked with what this machine knows (`after`) and its answer
     is the block. When it answers None the block is this machine's own, as without it.
+
+    `server_highest` may be a function: it is then asked only when no site reserved the block
+    (a site that reserves already counts what it stores, and listing it costs two requests of
+    every run's start-up), and outside the counter's lock, since it asks the network.
     """
     _check_count(count)
-    _check_server_highest(server_highest)
     path = counter_path(site, inst)
+    known = None if callable(server_highest) else server_highest
+    _check_server_highest(known)
+    if server is not None:
+        with _locked(path, lock_timeout):
+            after = _after(path, site, inst, known)
+            given = server(count, after)
+            if given is not None:
+                if len(given) != count or given.start <= after:
+                    raise NumberingError(
+                        f"the site answered numbers {given.start}..{given.stop - 1} for {count} after {after}: "
+                        "not a fresh block; is the site's database from another installation?"
+                    )
+                return _spend(path, site, inst, given.start, given.stop)
+    if callable(server_highest):
+        known = server_highest()
+        _check_server_highest(known)
     with _locked(path, lock_timeout):
-        last = _read_last(path, site, inst)
-        after = max(FIRST_NUMBER - 1, last or 0, server_highest or 0)
-        given = server(count, after) if server is not None else None
-        if given is not None:
-            if len(given) != count or given.start <= after:
-                raise NumberingError(
-                    f"the site answered numbers {given.start}..{given.stop - 1} for {count} after {after}: "
-                    "not a fresh block; is the site's database from another installation?"
-                )
-            start, stop = given.start, given.stop
-        else:
-            start = after + 1
-            stop = start + count
-        if stop - 1 > MAX_FILE_NUMBER:
-            left = max(0, MAX_FILE_NUMBER - start + 1)
-            raise NumberingError(
-                f"cannot reserve {count} file numbers for {site}-{inst}: only {left} of the "
-                f"8-digit numbers are left after {start - 1} (counter file {path}); use another "
-                "instrument name"
-            )
-        _write_last(path, site, inst, stop - 1)
+        start = _after(path, site, inst, known) + 1
+        return _spend(path, site, inst, start, start + count)
+
+
+def _after(path: Path, site: str, inst: str, server_highest: int | None) -> int:
+    """The highest number this machine knows to be taken (read under the counter's lock)."""
+    return max(FIRST_NUMBER - 1, _read_last(path, site, inst) or 0, server_highest or 0)
+
+
+def _spend(path: Path, site: str, inst: str, start: int, stop: int) -> range:
+    """Save `stop - 1` as the counter (under its lock), unless the numbers run out."""
+    if stop - 1 > MAX_FILE_NUMBER:
+        left = max(0, MAX_FILE_NUMBER - start + 1)
+        raise NumberingError(
+            f"cannot reserve {stop - start} file numbers for {site}-{inst}: only {left} of the "
+            f"8-digit numbers are left after {start - 1} (counter file {path}); use another "
+            "instrument name"
+        )
+    _write_last(path, site, inst, stop - 1)
     return range(start, stop)
 
 

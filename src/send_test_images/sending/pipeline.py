@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -48,7 +50,7 @@ from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.spec import ExposureSpec
 from send_test_images.sending import lifeline, spool
 from send_test_images.sending.client import Uploader
-from send_test_images.sending.events import FileFailed, FileSent, Observer, ignore
+from send_test_images.sending.events import FileFailed, FileSent, Observer, SendingStarted, ignore
 from send_test_images.sending.journal import FileEntry, Journal
 from send_test_images.sending.summary import RunStats
 
@@ -56,9 +58,11 @@ AHEAD_PER_WORKER = 2
 """Exposures each generator may have in flight, so none waits while the next spec is sent."""
 FILES_QUEUED_PER_UPLOADER = 4
 """Files waiting per upload thread; bounds the spool to a few exposures whatever -r is."""
+FORK = "fork"
+"""How workers start when this process has no other thread (`_make_pool`)."""
 START_METHOD = "forkserver"
-"""Workers fork from a server that already imported numpy and astropy (~0.4 s each otherwise),
-and not from this process with its threads and sockets."""
+"""Otherwise workers fork from a server that already imported numpy and astropy (~0.4 s each
+otherwise), and not from this process with its threads and sockets."""
 PRELOAD = ["send_test_images.sending.forkserver_preload", "send_test_images.sending.spool"]
 """Imported by the forkserver before it forks workers; the first one makes it die with this
 process and ignore Ctrl-C (see `lifeline`), as early as possible."""
@@ -177,12 +181,19 @@ class Pipeline:
     def run(self, owed: Iterable[tuple[int, list[FileEntry]]], specs: Iterable[ExposureSpec]) -> Outcome:
         """Send `owed` (already made and journaled), then make and send every spec."""
         self._started = time.monotonic()
-        for thread in self._threads:
-            thread.start()
+        pool: ProcessPoolExecutor | None = None
         try:
             try:
+                # Generator processes first, while this is the only thread: then they are forked
+                # from it in milliseconds, with everything imported (see `_make_pool`).
+                workers = self.settings.workers
+                pool = _make_pool(workers) if workers > 0 else None
+                # Only now: a progress bar's redraw thread would have kept the workers from forking.
+                self.observe(SendingStarted(self.stats))
+                for thread in self._threads:
+                    thread.start()
                 if all(self._release(number, files, journal=False) for number, files in owed):
-                    self._generate_and_release(iter(specs))
+                    self._generate_and_release(iter(specs), pool)
             except SendTestImagesError as exc:  # cannot make, spool or journal: stop, then say so
                 self._fail(exc)
             if self._fatal is not None:
@@ -197,6 +208,8 @@ class Pipeline:
             with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
                 self._halt()
         finally:
+            if pool is not None:  # already shut down, unless sending stopped before generating
+                pool.shutdown(wait=True, cancel_futures=True)
             self._uploader.close()
         if self._fatal is not None:
             raise self._fatal
@@ -209,10 +222,8 @@ class Pipeline:
                 self._fatal = error
         self._stop.set()
 
-    def _generate_and_release(self, specs: Iterator[ExposureSpec]) -> None:
-        workers = self.settings.workers
-        pool = _make_pool(workers) if workers > 0 else None
-        ahead = max(1, workers * AHEAD_PER_WORKER)
+    def _generate_and_release(self, specs: Iterator[ExposureSpec], pool: ProcessPoolExecutor | None) -> None:
+        ahead = max(1, self.settings.workers * AHEAD_PER_WORKER) if pool is not None else 1
         pending: deque[tuple[int, Future[spool.SpooledExposure]]] = deque()  # (number, its making)
         try:
             exhausted = False
@@ -300,7 +311,8 @@ class Pipeline:
                 break
         deadline = time.monotonic() + DEFAULT_HALT_GRACE
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # Ctrl-C may come while the generator processes start
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- upload threads ---------------------------------------------------------------------
 
@@ -420,6 +432,22 @@ def _describe(error: BaseException) -> str:
 
 
 def _make_pool(workers: int) -> ProcessPoolExecutor:
+    """`workers` generator processes, forked from this one when that is safe, else from a forkserver.
+
+    `up` has imported numpy, astropy and the exposure code before it sends (planning needs them),
+    so a worker forked from it starts in milliseconds. A forkserver is a new interpreter that
+    imports them all again (~0.5 s of CPU, on the critical path of every run: a third of a
+    20-exposure run's start-up). Forking is safe only from a process with no other thread (a
+    thread holding a lock at the fork would leave it held in the child for good), so a process
+    with threads of its own (a local site started in-process, a caller's script with threads)
+    keeps the forkserver. Linux only: macOS frameworks do not survive fork.
+    """
+    if FORK in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux") \
+            and threading.active_count() == 1:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(FORK),
+                                   initializer=lifeline.worker_started)
+        _fork_workers_deaf_to_ctrl_c(pool)
+        return pool
     methods = multiprocessing.get_all_start_methods()
     method = START_METHOD if START_METHOD in methods else "spawn"
     context = multiprocessing.get_context(method)
@@ -427,3 +455,18 @@ def _make_pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload(PRELOAD)
         _start_forkserver_deaf_to_ctrl_c()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=lifeline.worker_started)
+
+
+def _fork_workers_deaf_to_ctrl_c(pool: ProcessPoolExecutor) -> None:
+    """Fork every worker now, from this thread, with SIGINT blocked.
+
+    A fork pool forks all its workers at its first submit, before it starts its own thread; a
+    no-op submitted here makes that happen while this is still the only thread. A worker inherits
+    Python's SIGINT handler until its initializer ignores SIGINT: born with SIGINT blocked, a
+    Ctrl-C in between never reaches it (the mask is restored here right after the forks).
+    """
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool.submit(os.getpid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

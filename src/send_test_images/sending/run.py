@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,7 +46,6 @@ from send_test_images.sending.events import (
     RunSettled,
     RunSkipped,
     RunStarted,
-    SendingStarted,
     SendingStopped,
     SiteDone,
     SiteStarted,
@@ -249,10 +248,11 @@ class Run:
     def start(cls, request: RunRequest, api_url: str, *, seed: int, observe: Observer = ignore) -> Run:
         """Journal a new run and reserve its first numbers (what the server already holds is skipped)."""
         batch, destination, sending = request.batch, request.destination, request.sending
-        with PhotonRanchClient(api_url, timeout=sending.timeout) as client:
-            highest = client.highest_file_number(batch.site, batch.inst)
-            after = client.newest_exposure_end(batch.site) if batch.time is None else None
-        site_reserves = _site_reservation(api_url, batch, sending.timeout)
+        site_numbers = _SiteNumbers(api_url, batch, sending.timeout)
+        after = None
+        if batch.time is None:  # a run on the clock starts after the site's newest exposure ended
+            with PhotonRanchClient(api_url, timeout=sending.timeout) as client:
+                after = client.newest_exposure_end(batch.site)
         record = RunRecord(
             run_id=journal_mod.new_run_id(batch.site),
             target=destination.target,
@@ -265,8 +265,9 @@ class Run:
         )
         journal = Journal.create(record)
         try:
-            blocks = _Blocks(batch, journal, seed=seed, server_highest=highest, duration=request.duration,
-                             cap=request.cap, server=site_reserves, not_before=after)
+            blocks = _Blocks(batch, journal, seed=seed, server_highest=site_numbers.highest,
+                             duration=request.duration, cap=request.cap, server=site_numbers.reserve,
+                             not_before=after)
             first = blocks.reserve_first()
             wanted = request.exposures_wanted
             settings = SendSettings(
@@ -328,8 +329,7 @@ class Run:
 
     def send(self) -> Outcome:
         """Send what is owed, then make and send every planned exposure; counted in `self.stats`."""
-        self.stats = RunStats(exposures_planned=self.planned)
-        self.observe(SendingStarted(self.stats))
+        self.stats = RunStats(exposures_planned=self.planned)  # the pipeline tells SendingStarted
         try:
             pipeline = Pipeline(
                 self.api_url, self.journal, self.stats, self.settings, spool_dir=self.spool_dir,
@@ -436,19 +436,34 @@ def concurrency_for(sending: SendOptions, options: BatchOptions) -> int:
     return defaults.CONCURRENCY
 
 
-def _site_reservation(api_url: str, batch: BatchOptions, timeout: float) -> numbering.ServerReservation:
-    """Ask the site for each block of numbers (the local site reserves; the real API cannot).
+class _SiteNumbers:
+    """What the site can say about file numbers, each asked only when a reservation needs it.
 
-    Two machines sending for one camera through one local site then never share a number; the
-    real Photon Ranch has no such service, and there each machine counts after the highest number
-    the server lists (README: "File numbers never collide" says exactly what that guarantees).
+    The local site reserves each block itself (`POST /numbers/reserve`, counting what it stores),
+    so two machines sending for one camera through one site never share a number. The real
+    Photon Ranch has no such service (README: "File numbers never collide" says exactly what
+    holds there): then each machine counts after the highest number the server lists, asked
+    once per run, and the service is not asked again for a timed run's later blocks.
     """
 
-    def reserve(count: int, after: int) -> range | None:
-        with PhotonRanchClient(api_url, timeout=timeout) as client:
-            return client.reserve_numbers(batch.site, batch.inst, count, after)
+    def __init__(self, api_url: str, batch: BatchOptions, timeout: float) -> None:
+        self.api_url, self.batch, self.timeout = api_url, batch, timeout
+        self._no_service = False
+        self._highest: list[int | None] = []  # [] until asked
 
-    return reserve
+    def reserve(self, count: int, after: int) -> range | None:
+        if self._no_service:
+            return None
+        with PhotonRanchClient(self.api_url, timeout=self.timeout) as client:
+            block = client.reserve_numbers(self.batch.site, self.batch.inst, count, after)
+        self._no_service = block is None
+        return block
+
+    def highest(self) -> int | None:
+        if not self._highest:
+            with PhotonRanchClient(self.api_url, timeout=self.timeout) as client:
+                self._highest.append(client.highest_file_number(self.batch.site, self.batch.inst))
+        return self._highest[0]
 
 
 class _Blocks:
@@ -465,7 +480,7 @@ class _Blocks:
         journal: Journal,
         *,
         seed: int,
-        server_highest: int | None,
+        server_highest: int | Callable[[], int | None] | None,
         duration: float | None,
         cap: int | None,
         server: numbering.ServerReservation | None = None,
