@@ -145,10 +145,16 @@ def _sigkill_leaves_nothing(server: LoopbackServer, process: subprocess.Popen, t
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_ctrl_c_while_the_workers_start_exits_130_without_a_traceback(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "4", "--rate", "2", "--workers", "2", "-f", "hf", new_session=True)
+@pytest.mark.parametrize("threaded", [False, True], ids=["workers forked from up", "from a forkserver"])
+def test_ctrl_c_while_the_workers_start_exits_130_without_a_traceback(server: LoopbackServer, threaded: bool) -> None:
+    flags = ("-r", "4", "--rate", "2", "--workers", "2", "-f", "hf")  # -f h alone starts no workers
+    process = start_up(server, *flags, new_session=True, cli=CLI_WITH_A_THREAD if threaded else CLI)
     try:
-        wait_until(lambda: descendants(process.pid), "the first worker")
+        if threaded:
+            wait_until(lambda: any("forkserver" in _cmdline(pid) for pid in descendants(process.pid)),
+                       "the forkserver to start")
+        else:
+            wait_until(lambda: descendants(process.pid), "the first worker")
         os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
         _, err = process.communicate(timeout=WAIT_S)
     finally:
@@ -156,22 +162,8 @@ def test_ctrl_c_while_the_workers_start_exits_130_without_a_traceback(server: Lo
 
     assert process.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    assert " not sent (" in err.strip().splitlines()[-1] and "; resume with: " in err.strip().splitlines()[-1], err
-
-
-def test_ctrl_c_while_the_forkserver_starts_exits_130_without_a_traceback(server: LoopbackServer) -> None:
-    process = start_up(server, "-r", "4", "--workers", "2", "-f", "hf", new_session=True, cli=CLI_WITH_A_THREAD)
-    try:
-        wait_until(lambda: any("forkserver" in _cmdline(pid) for pid in descendants(process.pid)),
-                   "the forkserver to start")
-        os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
-        _, err = process.communicate(timeout=WAIT_S)
-    finally:
-        process.kill()
-
-    assert process.returncode == ExitCode.INTERRUPTED, err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    assert " not sent (" in err.strip().splitlines()[-1] and "; resume with: " in err.strip().splitlines()[-1], err
+    last = err.strip().splitlines()[-1]
+    assert " not sent (" in last and "; resume with: " in last, err
 
 
 def _parent(pid: int) -> int:

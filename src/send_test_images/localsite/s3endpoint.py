@@ -9,7 +9,6 @@ line, where every user of the machine could read them.
 
 from __future__ import annotations
 
-import http.client
 import os
 import threading
 import time
@@ -23,9 +22,9 @@ from send_test_images.localsite.s3server import (
     DEFAULT_BUCKET,
     DEFAULT_REGION,
     HEALTH_CACHE_S,
-    HEALTH_TIMEOUT_S,
     S3Credentials,
     ensure_bucket,
+    http_get_root_fails,
     s3_client,
 )
 
@@ -116,16 +115,8 @@ class ExternalS3:
     def _probe(self) -> str | None:
         """One anonymous `GET /`: any HTTP answer (403 included) means the endpoint is up."""
         parts = urlsplit(self.url)
-        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = kind(parts.hostname or "", parts.port, timeout=HEALTH_TIMEOUT_S)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-        except (OSError, http.client.HTTPException) as exc:
-            return f"the S3 endpoint {self.url} does not answer ({type(exc).__name__})"
-        finally:
-            connection.close()
-        return None
+        failure = http_get_root_fails(parts.scheme, parts.hostname or "", parts.port)
+        return None if failure is None else f"the S3 endpoint {self.url} does not answer ({failure})"
 
     def stop(self) -> None:
         """Nothing to stop: the endpoint is not ours."""

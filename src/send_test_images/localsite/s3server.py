@@ -275,6 +275,23 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+
+def http_get_root_fails(scheme: str, host: str, port: int | None) -> str | None:
+    """One `GET /` with http.client: None when anything answers (any status: an S3 gateway says
+    403 to an anonymous caller), else the failure's name. http.client rather than httpx: an
+    httpx call builds an SSL context each time (~100 ms on a loaded machine), which would make a
+    cache miss of /health that slow."""
+    kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    connection = kind(host, port, timeout=HEALTH_TIMEOUT_S)
+    try:
+        connection.request("GET", "/")
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException) as exc:
+        return type(exc).__name__
+    finally:
+        connection.close()
+    return None
+
 class S3Server:
     """One weed process serving one bucket from `data_dir`, on free loopback ports."""
 
@@ -473,20 +490,9 @@ class S3Server:
         return f"the S3 server (weed, pid {process.pid}) {how}"
 
     def _probe(self, pid: int) -> str | None:
-        """One `GET /` on the S3 port; any HTTP answer means the gateway is up.
-
-        http.client rather than httpx: an httpx call builds an SSL context each time (~100 ms
-        on a loaded machine), which would make a cache miss of /health that slow.
-        """
-        connection = http.client.HTTPConnection(self.host, self._require_ports().s3, timeout=HEALTH_TIMEOUT_S)
-        try:
-            connection.request("GET", "/")
-            connection.getresponse().read()
-        except (OSError, http.client.HTTPException) as exc:
-            return f"the S3 server (weed, pid {pid}) does not answer on {self.url}: {type(exc).__name__}"
-        finally:
-            connection.close()
-        return None
+        """One `GET /` on the S3 port; any HTTP answer means the gateway is up."""
+        failure = http_get_root_fails("http", self.host, self._require_ports().s3)
+        return None if failure is None else f"the S3 server (weed, pid {pid}) does not answer on {self.url}: {failure}"
 
     def stop(self, grace: float = DEFAULT_STOP_GRACE) -> None:
         """Stop weed and remove the unix sockets it left under /tmp for our ports."""
