@@ -46,6 +46,14 @@ def test_a_saturated_star_is_said_so_and_measured_on_its_wings() -> None:
     assert profile.fwhm_pixels == pytest.approx(FWHM_PER_SIGMA * 2.0, rel=0.1)
 
 
+def test_a_bright_neighbour_a_few_pixels_out_does_not_spoil_the_fwhm() -> None:
+    """Crowded fields (a cluster, a bleed trail beside the star): the fit keeps to the star's own light."""
+    frame = star_frame(40, 30, 1.6) + star_frame(48, 30, 1.6, amplitude=4000) - SKY
+    profile = star_profile(frame, *click_at(40, 30))
+    assert (profile.x, profile.y) == (pytest.approx(40, abs=0.3), pytest.approx(30, abs=0.3))
+    assert profile.fwhm_pixels == pytest.approx(FWHM_PER_SIGMA * 1.6, rel=0.1)
+
+
 def test_empty_sky_has_no_fwhm() -> None:
     profile = star_profile(star_frame(10, 10, 1.5, amplitude=0.0), *click_at(50, 40))
     assert profile.fwhm_pixels is None

@@ -22,7 +22,6 @@ from observe_browser import APPEAR_TIMEOUT_MS, browser_page, needs_chromium, scr
 from send_test_images.exposure.products import Product, make_products
 from send_test_images.exposure.profiles import get_camera, get_site
 from send_test_images.exposure.spec import ExposureSpec
-from send_test_images.exposure.synth import FrameSpec
 from send_test_images.localsite import LocalSite
 from send_test_images.localsite.headertext import parse_header_text
 from send_test_images.sending.client import Uploader
@@ -57,10 +56,8 @@ def stored(api: str, site: str, count: int) -> None:
 
 
 def real_exposure(site: str, number: int) -> list[Product]:
-    # Synthetic stars: a catalogue pointing of the small camera is a dense cluster, where the star
-    # the test clicks may have a neighbour inside its profile; the page feature is about pixels.
-    spec = ExposureSpec(site=site, inst="cam1", number=number, files="hjf", camera=get_camera("sq768"), seed=number,
-                        frame=FrameSpec(stars="synthetic"))
+    # the default frame: catalogue stars, which point sq768 at a dense cluster (a crowded field)
+    spec = ExposureSpec(site=site, inst="cam1", number=number, files="hjf", camera=get_camera("sq768"), seed=number)
     return make_products(spec)
 
 

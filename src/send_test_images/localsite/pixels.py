@@ -30,6 +30,8 @@ PROFILE_RADIUS = 12
 SKY_RING = (9.0, 12.0)
 CENTROID_RADIUS = 4.0
 CENTROID_PASSES = 3
+DETECTION_SIGMA = 5.0
+"""A clicked peak counts as a star only this many sky standard deviations above the sky."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,17 @@ def _measure(pixels: np.ndarray, peak_row: int, peak_col: int) -> StarProfile:
     values = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
     radii = np.arange(len(values)) + 0.5
     fitted = inside & (pixels < top) if saturated else inside  # a flat top is no Gaussian: fit the wings
-    fwhm = gaussian_fwhm(distance[fitted], pixels[fitted] - sky)
+    # Only out to where the star's own light fades (the first ring under a tenth of the brightest,
+    # plus one): in a crowded field a neighbour or a bleed trail a few pixels out would otherwise
+    # pass the fit's brightness cut and flatten the profile into no star at all.
+    faded = np.flatnonzero(values < 0.1 * values.max()) if values.max() > 0 else np.array([], dtype=int)
+    if faded.size:
+        fitted &= distance < faded[0] + 1
+    # a peak that stands out of the sky's own noise by less than DETECTION_SIGMA is no star
+    sky_pixels = pixels[ring & np.isfinite(pixels)]
+    noise = 1.4826 * float(np.median(np.abs(sky_pixels - sky))) if sky_pixels.size else 0.0
+    real = top - sky > DETECTION_SIGMA * noise
+    fwhm = gaussian_fwhm(distance[fitted], pixels[fitted] - sky) if real else None
     return StarProfile(x=cx, y=cy, peak=top - sky, sky=sky, saturated=saturated,
                        fwhm_pixels=fwhm if fwhm is not None and fwhm < PROFILE_RADIUS else None,
                        radii=[float(r) for r in radii], values=[float(v) for v in values],
