@@ -14,10 +14,10 @@ later than with weed's stream.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from send_test_images.localsite.periodic import Periodic
 from send_test_images.localsite.watch import ObjectEvent
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,7 @@ class BucketPoller:
         self.on_object = on_object
         self.interval = interval
         self._seen: dict[str, str] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Periodic("localsite-poll", self.poll, interval, self._failed)
 
     def poll(self) -> int:
         """One listing; how many objects were handed on. Objects deleted since are forgotten."""
@@ -54,20 +53,10 @@ class BucketPoller:
 
     def start(self) -> None:
         """Poll on a thread of its own from now on (the first listing at once)."""
-        self._thread = threading.Thread(target=self._run, name="localsite-poll", daemon=True)
-        self._thread.start()
+        self._rounds.start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self.poll()
-            except Exception as exc:  # S3 away for a moment: the next listing catches up
-                log.warning("could not list the bucket %s (%s); will retry", self.bucket, exc)
-            if self._stopping.wait(self.interval):
-                return
+    def _failed(self, exc: Exception) -> None:  # S3 away for a moment: the next listing catches up
+        log.warning("could not list the bucket %s (%s); will retry", self.bucket, exc)
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._rounds.stop()

@@ -9,7 +9,6 @@ test can jump 300 s ahead instead of waiting.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from send_test_images.errors import InvalidName
 from send_test_images.exposure import naming
 from send_test_images.localsite.db import SiteDB
+from send_test_images.localsite.periodic import Periodic
 from send_test_images.localsite.rules import split_key
 
 log = logging.getLogger(__name__)
@@ -44,27 +44,16 @@ class Expirer:
         self.bucket = bucket
         self.clock = clock
         self.interval = interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rounds = Periodic("localsite-expiry", self.sweep, interval, self._failed)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="localsite-expiry", daemon=True)
-        self._thread.start()
+        self._rounds.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._rounds.stop()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("expiry sweep failed; trying again in %g s", self.interval)
-            if self._stopping.wait(self.interval):
-                return
+    def _failed(self, exc: Exception) -> None:
+        log.error("expiry sweep failed; trying again in %g s", self.interval, exc_info=exc)
 
     def sweep(self) -> list[str]:
         """Delete every object whose expiry has passed; returns their keys."""
