@@ -17,7 +17,9 @@ ingesting between them:
 
 each a whole process timed from exec to exit (imports, worker processes, numbering, every file's
 204). Both send the 768 px frames the original draws (`--camera sq768`), files `hjtfF`, data type
-EX. Nothing is pinned to a CPU: one machine, as a developer runs them. Goals (issue 17): `up -r
+EX. Nothing is pinned to a CPU: one machine, as a developer runs them. Each line also gives the
+CPU an exposure cost, the timed process with its workers apart from the local site (serve, weed),
+since on two shared cores the sum of both is what sets `up`'s rate. Goals (issue 17): `up -r
 200` at least 25x the original's `-r 10` in exposures/s, and at least 20x at 20 exposures each.
 """
 
@@ -30,9 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_upload import _served, _settle
+from bench.bench_upload import _served, _settle, cpu_seconds
 from bench.original_script import OriginalUnavailable, prepare
 from send_test_images import paths
 
@@ -52,6 +55,17 @@ def _timed(command: list[str], cwd: Path | None = None) -> tuple[float, str]:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:6])}... exited {done.returncode}: {done.stderr.strip()[-800:]}")
     return elapsed, done.stdout
+
+
+def _site_cpu() -> float:
+    """CPU seconds the local site (serve, weed, its meta tail) has used so far."""
+    return sum(seconds for kind, seconds in cpu_seconds(os.getpid()).items() if not kind.startswith("bench"))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (a timed run and its workers)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _original_sent(stdout: str, expected: int) -> None:
@@ -87,6 +101,15 @@ def main(argv: list[str]) -> int:
         with _served(home / "site", set(os.sched_getaffinity(0))) as api_url:
             workdir = original.copy_for(api_url, home / "original")
 
+            cpu: dict[str, list[tuple[float, float]]] = {}
+
+            def costed(name: str, count: int, run: Callable[[], float]) -> float:
+                """Run, then record CPU seconds per exposure of the run itself and of the site."""
+                own, site = _children_cpu(), _site_cpu()
+                seconds = run()
+                cpu.setdefault(name, []).append(((_children_cpu() - own) / count, (_site_cpu() - site) / count))
+                return seconds
+
             def up(count: int, inst: str = "up") -> float:
                 seconds, _ = _timed([sys.executable, "-c", MAIN, "up", "--api", api_url, "--site", SITE,
                                      "--inst", inst, "--camera", args.camera, "-f", args.files,
@@ -106,10 +129,11 @@ def main(argv: list[str]) -> int:
             load_before = os.getloadavg()
             times: dict[str, list[float]] = {"up bulk": [], "original bulk": [], "up equal": [], "original equal": []}
             for _ in range(args.rounds):
-                times["up bulk"].append(up(args.exposures))
-                times["original bulk"].append(orig(args.original_exposures))
-                times["up equal"].append(up(args.equal))
-                times["original equal"].append(orig(args.equal))
+                times["up bulk"].append(costed("up bulk", args.exposures, lambda: up(args.exposures)))
+                times["original bulk"].append(
+                    costed("original bulk", args.original_exposures, lambda: orig(args.original_exposures)))
+                times["up equal"].append(costed("up equal", args.equal, lambda: up(args.equal)))
+                times["original equal"].append(costed("original equal", args.equal, lambda: orig(args.equal)))
             load_after = os.getloadavg()
 
     counts = {"up bulk": args.exposures, "original bulk": args.original_exposures,
@@ -120,7 +144,9 @@ def main(argv: list[str]) -> int:
         rates = [counts[name] / s for s in values]
         print(f"  {name:15s} -r {counts[name]:<4d} median {statistics.median(values):6.2f} s "
               f"(range {min(values):.2f}-{max(values):.2f}), {statistics.median(rates):6.2f} exposures/s "
-              f"(range {min(rates):.2f}-{max(rates):.2f})")
+              f"(range {min(rates):.2f}-{max(rates):.2f}); CPU per exposure: its processes "
+              f"{statistics.median(c[0] for c in cpu[name]) * 1e3:.0f} ms, the local site "
+              f"{statistics.median(c[1] for c in cpu[name]) * 1e3:.0f} ms")
     status = 0
     for label, kind, goal in (("bulk", "bulk", GOAL_BULK), ("equal counts", "equal", GOAL_EQUAL)):
         ratios = [(counts[f"up {kind}"] / u) / (counts[f"original {kind}"] / o)

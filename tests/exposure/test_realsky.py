@@ -117,6 +117,23 @@ def test_default_pointings_hold_enough_catalogue_stars_to_solve(camera: str) -> 
     assert min(counts) >= MIN_SOLVE_STARS, counts
 
 
+@pytest.mark.parametrize("camera", ["sq768", "sq1k"])
+def test_small_frames_solve_at_every_hour_even_when_none_of_their_targets_is_up(camera: str) -> None:
+    """A 25' frame has six targets rich enough to solve, all down for hours of every night;
+    it then points at one of the sky's rich fields instead of a blank field that cannot solve."""
+    profile, site, frame = get_camera(camera), get_site("tst"), FrameSpec()
+    start = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    counts, blank = [], 0
+    for hour in range(24):
+        for seed in range(3):
+            pointing = make_pointing(start + dt.timedelta(hours=hour), site, 100 * hour + seed, profile, frame)
+            assert 29.0 < pointing.altitude < 86.0
+            blank += pointing.target is None
+            counts.append(count_in_frame(profile.width, profile.height, profile.pixel_scale, pointing.ra, pointing.dec))
+    assert blank > 0  # the day includes hours when no target is up
+    assert min(counts) >= MIN_SOLVE_STARS, counts
+
+
 def test_the_field_query_finds_exactly_the_stars_within_the_radius() -> None:
     stars = catalogue.load().stars
     for ra, dec, radius in [(10.0, 20.0, 1.0), (359.9, -5.0, 0.7), (123.0, 89.5, 1.2)]:

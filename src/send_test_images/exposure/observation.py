@@ -62,6 +62,12 @@ _POINTING_STREAM = 0x504F494E
 _TARGET_STREAM = 0x54415247
 """Mixed into the seed to pick a named target, apart from the fallback's alt/az draw."""
 
+_FIELD_STREAM = 0x4649454C
+"""Mixed into the seed to pick one of the fallback fields (`SkyFields`) when no target is up."""
+
+FIELD_TRIES = 4
+"""Fallback fields tried for one that `accept`s before the blank-sky draws."""
+
 GMST_J2000_HOURS = 18.697374558
 GMST_HOURS_PER_DAY = 24.06570982441908
 """GMST = a + b * (JD - 2451545.0) hours (USNO)."""
@@ -74,8 +80,21 @@ DEFAULT_POINTING_SCATTER = 2.0 / 60.0
 centre to the arcsecond."""
 
 MAX_BLANK_DRAWS = 64
-"""Random alt/az pointings tried for one that `accept`s, when no allowed target is up; the last
-is kept if none does (at ~0.2 ms a try, at most ~13 ms)."""
+"""Random alt/az pointings tried for one that `accept`s, when no allowed target or fallback field
+is up; the last is kept if none does (at ~0.3 ms a try, at most ~18 ms)."""
+
+
+@dataclass(frozen=True)
+class SkyFields:
+    """Field centres (ICRS degrees) a random pointing takes when none of its targets is up.
+
+    Catalogue stars pass the sky's richest fields for the camera (sky/pointings.py): one pick
+    among those that are up, where 64 blank-sky draws for one that `accept`s mostly failed for a
+    small camera and cost ~18 ms an exposure for hours of every night.
+    """
+
+    ra: np.ndarray
+    dec: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -126,15 +145,18 @@ def make_observation(
     max_altitude: float = DEFAULT_MAX_ALTITUDE,
     targets: Sequence[int] | None = None,
     accept: Callable[[float, float], bool] | None = None,
+    fields: Callable[[], SkyFields] | None = None,
 ) -> Observation:
     """A pointing for `site` at `date_obs`: random (from `seed`) or the given RA/Dec.
 
     A random pointing goes to a well-known object (targets.py) between the two altitudes, the
     way observers use a site, within a couple of arcminutes of its centre; when none is up it
     is drawn evenly over the sky between the two altitudes. `targets` (indices into
-    targets.TARGETS) limits the objects to choose from, and `accept(ra, dec)` the blank-sky
-    draws (up to MAX_BLANK_DRAWS of them): catalogue stars use both to point where a plate
-    solver finds enough stars (sky/pointings.py). A given RA/Dec must be above the
+    targets.TARGETS) limits the objects to choose from; when none of them is up, `fields()`
+    offers field centres to pick from first (made only then: building them costs a few ms), and
+    `accept(ra, dec)` judges those picks and the blank-sky draws (up to MAX_BLANK_DRAWS of
+    them): catalogue stars use all three to point where a plate solver finds enough stars
+    (sky/pointings.py). A given RA/Dec must be above the
     horizon, else the header would describe a frame no site could take; it is named after the
     target it falls on, if any.
     """
@@ -145,6 +167,8 @@ def make_observation(
     target: str | None = None
     if ra is None or dec is None:
         picked = _random_target(seed, when, site, min_altitude, max_altitude, targets)
+        if picked is None and fields is not None:
+            picked = _random_field(seed, when, site, min_altitude, max_altitude, fields(), accept)
         if picked is None:
             draws = _random_altaz(seed, min_altitude, max_altitude)
             for _ in range(MAX_BLANK_DRAWS if accept is not None else 1):
@@ -226,16 +250,10 @@ def _random_target(
     DEFAULT_POINTING_SCATTER; None when none is up.
 
     Which targets are up is decided with plain spherical trigonometry on the local mean
-    sidereal time (J2000 coordinates, no precession: off by a fraction of a degree), kept
-    SELECTION_MARGIN inside the altitude range; ERFA for all ~60 targets cost 3.5 ms, a
-    seventh of a 768² exposure. The chosen one's altitude is then computed exactly.
+    sidereal time (`_up`); ERFA for all ~60 targets cost 3.5 ms, a seventh of a 768² exposure.
+    The chosen one's altitude is then computed exactly.
     """
-    lst = math.radians(15.0 * local_sidereal_hours(when, site.longitude))
-    lat, dec = math.radians(site.latitude), np.radians(TARGET_DEC)
-    sin_alt = (np.sin(lat) * np.sin(dec)
-               + np.cos(lat) * np.cos(dec) * np.cos(lst - np.radians(TARGET_RA)))
-    altitude = np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))
-    within = (altitude >= min_altitude + SELECTION_MARGIN) & (altitude <= max_altitude - SELECTION_MARGIN)
+    within = _up(TARGET_RA, TARGET_DEC, when, site, min_altitude, max_altitude)
     if allowed is not None:
         within &= np.isin(np.arange(TARGET_RA.size), np.asarray(allowed, dtype=np.intp))
     up = np.flatnonzero(within)
@@ -243,12 +261,47 @@ def _random_target(
         return None
     rng = np.random.default_rng((seed, _TARGET_STREAM))
     index = int(up[rng.integers(up.size)])
+    ra_out, dec_out = _scattered(rng, float(TARGET_RA[index]), float(TARGET_DEC[index]))
+    return TARGET_NAMES[index], ra_out, dec_out
+
+
+def _random_field(
+    seed: int, when: dt.datetime, site: SiteProfile, min_altitude: float, max_altitude: float,
+    fields: SkyFields, accept: Callable[[float, float], bool] | None,
+) -> tuple[None, float, float] | None:
+    """One of `fields` between the altitudes, scattered like a target, that `accept`s (up to
+    FIELD_TRIES picks); None when none is up or no pick is accepted."""
+    up = np.flatnonzero(_up(fields.ra, fields.dec, when, site, min_altitude, max_altitude))
+    rng = np.random.default_rng((seed, _FIELD_STREAM))
+    for _ in range(min(FIELD_TRIES, up.size)):
+        index = int(up[rng.integers(up.size)])
+        ra, dec = _scattered(rng, float(fields.ra[index]), float(fields.dec[index]))
+        if accept is None or accept(ra, dec):
+            return None, ra, dec
+    return None
+
+
+def _up(
+    ra: np.ndarray, dec: np.ndarray, when: dt.datetime, site: SiteProfile,
+    min_altitude: float, max_altitude: float,
+) -> np.ndarray:
+    """Which positions are between the altitudes at `when`, by the quick formula (J2000, no
+    precession: off by a fraction of a degree), kept SELECTION_MARGIN inside the range."""
+    lst = math.radians(15.0 * local_sidereal_hours(when, site.longitude))
+    lat, dec_r = math.radians(site.latitude), np.radians(dec)
+    sin_alt = np.sin(lat) * np.sin(dec_r) + np.cos(lat) * np.cos(dec_r) * np.cos(lst - np.radians(ra))
+    altitude = np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))
+    return (altitude >= min_altitude + SELECTION_MARGIN) & (altitude <= max_altitude - SELECTION_MARGIN)
+
+
+def _scattered(rng: np.random.Generator, ra: float, dec: float) -> tuple[float, float]:
+    """(ra, dec) moved by up to DEFAULT_POINTING_SCATTER in a random direction: where a mount
+    sent there lands."""
     radius = DEFAULT_POINTING_SCATTER * math.sqrt(rng.uniform())
     angle = rng.uniform(0.0, 2.0 * math.pi)
-    dec_out = float(np.clip(TARGET_DEC[index] + radius * math.sin(angle), -90.0, 90.0))
-    ra_out = (TARGET_RA[index]
-              + radius * math.cos(angle) / max(math.cos(math.radians(dec_out)), 1e-6)) % 360.0
-    return TARGET_NAMES[index], float(ra_out), dec_out
+    dec_out = float(np.clip(dec + radius * math.sin(angle), -90.0, 90.0))
+    ra_out = (ra + radius * math.cos(angle) / max(math.cos(math.radians(dec_out)), 1e-6)) % 360.0
+    return float(ra_out), dec_out
 
 
 def local_sidereal_hours(when: dt.datetime, longitude: float) -> float:
