@@ -25,8 +25,9 @@ from send_test_images.exposure.synth.spec import (
     sky_brightness_for,
 )
 
-SYNTH_VERSION = 2  # bump when the same seed and spec would draw different pixels
+SYNTH_VERSION = 3  # bump when the same seed and spec would draw different pixels
 # 2: PSF wings, bleed trails, fewer and fainter dust donuts, column pattern below the read noise
+# 3: star stamps from tabulated pixel fractions (a few 1e-6 of a star's flux from version 2)
 DEFAULT_FLAT_JITTER = 0.03  # twilight changes while flats are taken: relative level RMS
 
 
