@@ -155,21 +155,19 @@ def render_stars(
     flat = image.reshape(-1)
     for k in np.unique(which):
         members = np.flatnonzero(which == k)
-        along_y, along_x = _profiles(x[members], y[members], int(classes[k]), sigma)
+        tables = _fraction_tables(int(classes[k]), sigma)
+        along_y, along_x = (_profiles(tables, position) for position in (y[members], x[members]))
         # each stamp holds the star's whole flux: the part of the faint halo that lies beyond
         # the stamp (up to its 2%, for faint stars) is folded back in, not lost. A stamp is
         # along_y^T along_x (a sum over components of outer products), so its sum, its peak
         # (the central pixel, nearest the star) and its sum of squares (from the components'
-        # Gram matrices) all come from the 1-D profiles
-        total = (along_y.sum(axis=2) * along_x.sum(axis=2)).sum(axis=1)
-        centre = int(classes[k])
-        peak_fraction[members] = (along_y[:, :, centre] * along_x[:, :, centre]).sum(axis=1) / total
-        gram_y = np.matmul(along_y, along_y.transpose(0, 2, 1))
-        gram_x = np.matmul(along_x, along_x.transpose(0, 2, 1))
-        sum_p2[members] = (gram_y * gram_x).sum(axis=(1, 2)) / np.square(total)
-        along_x *= (flux[members] / total)[:, None, None]
-        stamps = np.matmul(along_y.astype(np.float32).transpose(0, 2, 1), along_x.astype(np.float32))
-        _add_stamps(flat, image.shape, x[members], y[members], centre, stamps)
+        # Gram matrices) all come from the 1-D profiles' tabulated sums
+        total = (along_y.sums * along_x.sums).sum(axis=1)
+        peak_fraction[members] = (along_y.centre * along_x.centre).sum(axis=1) / total
+        sum_p2[members] = (along_y.gram * along_x.gram).sum(axis=(1, 2)) / np.square(total)
+        scaled_x = along_x.pixels * (flux[members] / total).astype(np.float32)[:, None, None]
+        stamps = np.matmul(along_y.pixels.transpose(0, 2, 1), scaled_x)
+        _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]), stamps)
     return peak_fraction, sum_p2
 
 
@@ -256,23 +254,39 @@ within 3e-6 of a star's flux of the exact integral, far below any pixel's noise,
 function per star (that was a third of a 768² frame's star drawing)."""
 
 
-def _profiles(x: np.ndarray, y: np.ndarray, radius: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per star, the 1-D pixel fractions of each PSF component along y and along x (times the
-    square root of its flux weight), (n, components, 2r+1), on the pixels around the nearest one."""
-    table, slope = _fraction_table(radius, sigma)
-    along = []
-    for position in (y, x):
-        at = (np.rint(position) - position + 0.5) * SUBPIXEL_STEPS
-        index = np.minimum(at.astype(np.intp), SUBPIXEL_STEPS - 1)
-        along.append(table[index] + slope[index] * (at - index)[:, None, None])
-    return along[0], along[1]
+@dataclass(frozen=True)
+class _Profiles:
+    """Per star (or per tabulated offset), along one axis: each PSF component's pixel
+    fractions times the square root of its flux weight (float32, (n, components, 2r+1)), and
+    in float64 their sums, their central pixel and their Gram matrix (sums of products of
+    two components)."""
+
+    pixels: np.ndarray
+    sums: np.ndarray
+    centre: np.ndarray
+    gram: np.ndarray
+
+
+def _profiles(tables: tuple[_Profiles, _Profiles], position: np.ndarray) -> _Profiles:
+    """The profiles of stars at `position` (pixels, one axis) around their nearest pixel,
+    interpolated linearly between the two tabulated offsets on either side."""
+    table, slope = tables
+    at = (np.rint(position) - position + 0.5) * SUBPIXEL_STEPS
+    index = np.minimum(at.astype(np.intp), SUBPIXEL_STEPS - 1)
+    step = at - index
+
+    def interpolated(base: np.ndarray, change: np.ndarray) -> np.ndarray:
+        fraction = step.astype(base.dtype).reshape((-1,) + (1,) * (base.ndim - 1))
+        return np.take(base, index, axis=0) + np.take(change, index, axis=0) * fraction
+
+    return _Profiles(interpolated(table.pixels, slope.pixels), interpolated(table.sums, slope.sums),
+                     interpolated(table.centre, slope.centre), interpolated(table.gram, slope.gram))
 
 
 @functools.lru_cache(maxsize=64)
-def _fraction_table(radius: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """(offset step, component, pixel): each component's pixel fractions at SUBPIXEL_STEPS
-    star offsets, times the square root of its flux weight (the product of the two axes then
-    carries the weight), and the change to the next offset step."""
+def _fraction_tables(radius: int, sigma: float) -> tuple[_Profiles, _Profiles]:
+    """The profiles at SUBPIXEL_STEPS star offsets across a pixel, and the change from each
+    offset to the next (what _profiles interpolates with)."""
     offsets = np.linspace(-0.5, 0.5, SUBPIXEL_STEPS + 1)
     steps = np.arange(2 * radius + 2) - radius - 0.5
     edges = offsets[:, None] + steps[None, :]
@@ -282,11 +296,15 @@ def _fraction_table(radius: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
             # a halo far wider than the stamp is nearly flat across it; render_stars scales
             # the stamp to the star's flux anyway, so leaving it out costs nothing visible
             continue
-        columns.append(np.sqrt(weight) * pixel_fractions(edges, sigma * ratio))
+        columns.append(math.sqrt(weight) * pixel_fractions(edges, sigma * ratio))
     full = np.stack(columns, axis=1)
-    table, slope = full[:-1], np.diff(full, axis=0)
-    for array in (table, slope):
-        array.flags.writeable = False
+    nodes = (full.astype(np.float32), full.sum(axis=2), full[:, :, radius],
+             np.matmul(full, full.transpose(0, 2, 1)))
+    table = _Profiles(*(node[:-1] for node in nodes))
+    slope = _Profiles(*(np.diff(node, axis=0) for node in nodes))
+    for profiles in (table, slope):
+        for array in (profiles.pixels, profiles.sums, profiles.centre, profiles.gram):
+            array.flags.writeable = False
     return table, slope
 
 
