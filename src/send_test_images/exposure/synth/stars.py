@@ -155,19 +155,20 @@ def render_stars(
     flat = image.reshape(-1)
     for k in np.unique(which):
         members = np.flatnonzero(which == k)
-        tables = _fraction_tables(int(classes[k]), sigma)
+        radius_k = int(classes[k])
+        tables = _fraction_tables(radius_k, sigma)
         along_y, along_x = (_profiles(tables, position) for position in (y[members], x[members]))
         # each stamp holds the star's whole flux: the part of the faint halo that lies beyond
         # the stamp (up to its 2%, for faint stars) is folded back in, not lost. A stamp is
         # along_y^T along_x (a sum over components of outer products), so its sum, its peak
         # (the central pixel, nearest the star) and its sum of squares (from the components'
         # Gram matrices) all come from the 1-D profiles' tabulated sums
-        total = (along_y.sums * along_x.sums).sum(axis=1)
-        peak_fraction[members] = (along_y.centre * along_x.centre).sum(axis=1) / total
-        sum_p2[members] = (along_y.gram * along_x.gram).sum(axis=(1, 2)) / np.square(total)
+        total = (along_y.sums * along_x.sums).sum(axis=1, dtype=np.float64)
+        peak_fraction[members] = (along_y.centre * along_x.centre).sum(axis=1, dtype=np.float64) / total
+        sum_p2[members] = (along_y.gram * along_x.gram).sum(axis=(1, 2), dtype=np.float64) / np.square(total)
         scaled_x = along_x.pixels * (flux[members] / total).astype(np.float32)[:, None, None]
         stamps = np.matmul(along_y.pixels.transpose(0, 2, 1), scaled_x)
-        _add_stamps(flat, image.shape, x[members], y[members], int(classes[k]), stamps)
+        _add_stamps(flat, image.shape, x[members], y[members], radius_k, stamps)
     return peak_fraction, sum_p2
 
 
@@ -256,10 +257,9 @@ function per star (that was a third of a 768² frame's star drawing)."""
 
 @dataclass(frozen=True)
 class _Profiles:
-    """Per star (or per tabulated offset), along one axis: each PSF component's pixel
-    fractions times the square root of its flux weight (float32, (n, components, 2r+1)), and
-    in float64 their sums, their central pixel and their Gram matrix (sums of products of
-    two components)."""
+    """Per star along one axis: each PSF component's pixel fractions times the square root of
+    its flux weight ((n, components, 2r+1)), their sums, their central pixel and their Gram
+    matrix (sums of products of two components), all float32 views of one array."""
 
     pixels: np.ndarray
     sums: np.ndarray
@@ -267,26 +267,39 @@ class _Profiles:
     gram: np.ndarray
 
 
-def _profiles(tables: tuple[_Profiles, _Profiles], position: np.ndarray) -> _Profiles:
+def _profiles(tables: _Tables, position: np.ndarray) -> _Profiles:
     """The profiles of stars at `position` (pixels, one axis) around their nearest pixel,
     interpolated linearly between the two tabulated offsets on either side."""
-    table, slope = tables
     at = (np.rint(position) - position + 0.5) * SUBPIXEL_STEPS
     index = np.minimum(at.astype(np.intp), SUBPIXEL_STEPS - 1)
-    step = at - index
+    rows = np.take(tables.table, index, axis=0)
+    change = np.take(tables.slope, index, axis=0)
+    change *= (at - index).astype(np.float32)[:, None]
+    rows += change  # in place: these arrays are large enough that a new one costs page faults
+    return _split(rows, 2 * tables.radius + 1, tables.components)
 
-    def interpolated(base: np.ndarray, change: np.ndarray) -> np.ndarray:
-        fraction = step.astype(base.dtype).reshape((-1,) + (1,) * (base.ndim - 1))
-        return np.take(base, index, axis=0) + np.take(change, index, axis=0) * fraction
 
-    return _Profiles(interpolated(table.pixels, slope.pixels), interpolated(table.sums, slope.sums),
-                     interpolated(table.centre, slope.centre), interpolated(table.gram, slope.gram))
+def _split(rows: np.ndarray, size: int, components: int) -> _Profiles:
+    """Views of the four parts of flattened profiles (n, components * (size + 2 + components))."""
+    n, cut = rows.shape[0], np.cumsum([components * size, components, components])
+    return _Profiles(rows[:, : cut[0]].reshape(n, components, size), rows[:, cut[0] : cut[1]],
+                     rows[:, cut[1] : cut[2]], rows[:, cut[2] :].reshape(n, components, components))
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Flattened profiles (float32) at SUBPIXEL_STEPS star offsets and the change to the next."""
+
+    table: np.ndarray
+    slope: np.ndarray
+    radius: int
+    components: int
 
 
 @functools.lru_cache(maxsize=64)
-def _fraction_tables(radius: int, sigma: float) -> tuple[_Profiles, _Profiles]:
-    """The profiles at SUBPIXEL_STEPS star offsets across a pixel, and the change from each
-    offset to the next (what _profiles interpolates with)."""
+def _fraction_tables(radius: int, sigma: float) -> _Tables:
+    """The profiles (flattened, float32) at SUBPIXEL_STEPS star offsets across a pixel, and
+    the change from each offset to the next: what _profiles interpolates."""
     offsets = np.linspace(-0.5, 0.5, SUBPIXEL_STEPS + 1)
     steps = np.arange(2 * radius + 2) - radius - 0.5
     edges = offsets[:, None] + steps[None, :]
@@ -298,14 +311,12 @@ def _fraction_tables(radius: int, sigma: float) -> tuple[_Profiles, _Profiles]:
             continue
         columns.append(math.sqrt(weight) * pixel_fractions(edges, sigma * ratio))
     full = np.stack(columns, axis=1)
-    nodes = (full.astype(np.float32), full.sum(axis=2), full[:, :, radius],
-             np.matmul(full, full.transpose(0, 2, 1)))
-    table = _Profiles(*(node[:-1] for node in nodes))
-    slope = _Profiles(*(np.diff(node, axis=0) for node in nodes))
-    for profiles in (table, slope):
-        for array in (profiles.pixels, profiles.sums, profiles.centre, profiles.gram):
-            array.flags.writeable = False
-    return table, slope
+    parts = (full, full.sum(axis=2), full[:, :, radius], np.matmul(full, full.transpose(0, 2, 1)))
+    nodes = np.concatenate([part.reshape(SUBPIXEL_STEPS + 1, -1) for part in parts], axis=1)
+    table, slope = nodes[:-1].astype(np.float32), np.diff(nodes, axis=0).astype(np.float32)
+    for array in (table, slope):
+        array.flags.writeable = False
+    return _Tables(table, slope, radius, len(columns))
 
 
 def _add_stamps(flat: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.ndarray,
