@@ -165,8 +165,11 @@ def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
     `rng.standard_normal`: 16-bit uniform integers pick the quantiles. Tails are cut at
     4.3 sigma, which no pixel statistic of a frame can tell apart from a true Gaussian.
     """
-    index = rng.integers(0, NORMAL_TABLE_SIZE, size=shape, dtype=np.uint16)
-    return np.take(_normal_table(), index)
+    count = int(np.prod(shape))
+    # the generator's raw 64-bit words, four 16-bit indices each: half the cost of
+    # rng.integers(0, 65536, dtype=uint16), with the same uniform distribution
+    raw = rng.bit_generator.random_raw(-(-count // 4)).view(np.uint16)
+    return np.take(_normal_table(), raw[:count].reshape(shape))
 
 
 @functools.lru_cache(maxsize=1)
