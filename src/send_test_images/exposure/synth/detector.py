@@ -357,30 +357,32 @@ def _spill_columns(signal: np.ndarray, well: np.float32, start: np.ndarray, step
     """Fill each of `columns` from row `start` in direction `step` up to `well` until its
     `charge` runs out (what would run off the sensor is lost); all columns at once, in a
     window of rows that grows for the columns whose charge needs more."""
-    height = signal.shape[0]
+    height, width = signal.shape
+    flat = signal.reshape(-1)  # flat indices: a third of the cost of (row, column) pairs
     reach = min(height, SPILL_WINDOW)
     pending = charge > 0
     while pending.any():
         start, columns, charge = start[pending], columns[pending], charge[pending]
-        rows = start[:, None] + step * np.arange(reach)[None, :]
-        inside = (rows >= 0) & (rows < height)
-        rows = np.clip(rows, 0, height - 1)
-        wide = np.broadcast_to(columns[:, None], rows.shape)
-        window = signal[rows, wide]
-        room = np.where(inside, np.maximum(well - window, np.float32(0)).astype(np.float64), 0.0)
+        ahead = np.arange(reach)
+        on_frame = np.clip(height - start if step > 0 else start + 1, 0, None)  # rows before the edge
+        inside = ahead[None, :] < on_frame[:, None]
+        index = np.clip(start[:, None] + step * ahead[None, :], 0, height - 1) * width + columns[:, None]
+        window = np.take(flat, index)
+        room = np.maximum(well - window, np.float32(0)).astype(np.float64)
+        room *= inside
         filled = np.cumsum(room, axis=1)
         last = (filled < charge[:, None]).sum(axis=1)
-        available = inside.sum(axis=1)
-        fits = last < available
-        lost = ~fits & ((available < reach) | (reach >= height))  # the rest runs off the sensor
+        fits = last < np.minimum(on_frame, reach)
+        lost = ~fits & ((on_frame < reach) | (reach >= height))  # the rest runs off the sensor
         if lost.any():
-            signal[rows[lost][inside[lost]], wide[lost][inside[lost]]] = np.maximum(window[lost][inside[lost]], well)
+            gone = inside & lost[:, None]
+            flat[index[gone]] = np.maximum(window[gone], well)
         if fits.any():
-            rows, wide, room, filled, last = rows[fits], wide[fits], room[fits], filled[fits], last[fits]
-            before = np.arange(reach)[None, :] < last[:, None]
-            signal[rows[before], wide[before]] += room[before].astype(np.float32)
-            index = np.arange(last.size)
-            previous = np.where(last > 0, filled[index, np.maximum(last - 1, 0)], 0.0)
-            signal[rows[index, last], wide[index, last]] += (charge[fits] - previous).astype(np.float32)
+            index, room, filled, last = index[fits], room[fits], filled[fits], last[fits]
+            before = ahead[None, :] < last[:, None]
+            flat[index[before]] += room[before].astype(np.float32)
+            which = np.arange(last.size)
+            previous = np.where(last > 0, filled[which, np.maximum(last - 1, 0)], 0.0)
+            flat[index[which, last]] += (charge[fits] - previous).astype(np.float32)
         pending = ~fits & ~lost
         reach = min(height, reach * SPILL_GROWTH)
