@@ -35,8 +35,9 @@ def perlin_noise(shape: tuple[int, int], cells: int, rng: np.random.Generator) -
                 + grad_y[iy + dy, ix + dx] * (fy - dy))
 
     u, v = _fade(fx), _fade(fy)
-    top = corner(0, 0) + u * (corner(0, 1) - corner(0, 0))
-    bottom = corner(1, 0) + u * (corner(1, 1) - corner(1, 0))
+    top_left, bottom_left = corner(0, 0), corner(1, 0)  # each used twice: computed once
+    top = top_left + u * (corner(0, 1) - top_left)
+    bottom = bottom_left + u * (corner(1, 1) - bottom_left)
     noise = top + v * (bottom - top)
     noise *= np.float32(PERLIN_NORMALISATION)
     return noise
