@@ -203,3 +203,22 @@ def test_the_direct_rice_path_writes_astropys_bytes_for_any_shape(shape: tuple[i
     assert fast == reference
     with fits.open(io.BytesIO(fast)) as hdul:
         assert np.array_equal(hdul[1].data, pixels)
+
+
+@pytest.mark.parametrize("preset", [None, PTR_OBSERVATORY], ids=["default", "site"])
+def test_the_small_fits_binned_from_the_header_text_is_the_one_binned_from_the_header(
+    preset: Preset | None,
+) -> None:
+    # products bins the `.txt`'s cards instead of a parsed header: the files must not differ
+    from send_test_images.exposure.binning import bin_header_text, bin_pixels
+    from send_test_images.exposure.products import make_exposure
+
+    spec = ExposureSpec(site="tst", inst="inst", number=3, files="h", camera=get_camera("sq4k"), seed=5,
+                        date_obs=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC), preset=preset)
+    exposure = make_exposure(spec)
+    pixels = full_range((4096, 4096))
+    factor = small_bin_factor(pixels.shape, spec.camera.small_size)
+    binned = bin_pixels(pixels, factor)
+    text = bin_header_text(exposure.header_text, factor, binned.shape)
+    for fmt in ("fz", "bz2"):
+        assert fits_bytes(binned, None, fmt, text=text) == fits_bytes(*bin_frame(pixels, exposure.header, factor), fmt)

@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from astropy.wcs import WCS
 
 from send_test_images.cli import main
+from send_test_images.exposure.cards import card_image, header_block
+from send_test_images.exposure.framewcs import frame_wcs, wcs_cards
 from send_test_images.exposure.observation import radec_to_altaz
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.profiles import get_camera, get_site
@@ -71,6 +74,24 @@ def test_the_truth_file_names_the_catalogue_stars_and_leaves_synthetic_ones_blan
     assert len(named) == count_in_frame(1024, 1024, 1.6, 56.75, 24.117) >= MIN_SOLVE_STARS
     assert all(value.startswith(("Gaia DR3 ", "HIP ")) for value in named)
     assert len(ids) > 10 * len(named)  # the faint population is still there, unnamed
+
+
+@pytest.mark.parametrize("site_style", [False, True], ids=["default", "site"])
+@pytest.mark.parametrize(("camera", "ra", "dec"),
+                         [("sq768", 56.75, 24.117), ("sq4k", 0.0, -89.5), ("sq1k", 123.4, 90.0)])
+def test_stars_are_placed_through_exactly_the_wcs_the_header_holds(
+    site_style: bool, camera: str, ra: float, dec: float
+) -> None:
+    # frame_wcs sets the cards' values on a WCS directly (no header parse): it must be, to the
+    # bit, the WCS a reader builds from the header's text, or a solver would not find the header's
+    profile = get_camera(camera)
+    size = (profile.width, profile.height, profile.pixel_scale, ra, dec)
+    text = header_block([card_image(*card) for card in wcs_cards(*size, site_style=site_style)])
+    from_text = WCS(fits.Header.fromstring(text))
+    ra_grid = ra + np.linspace(-0.3, 0.3, 41)
+    dec_grid = np.clip(dec + np.linspace(-0.3, 0.3, 41), -90, 90)
+    assert np.array_equal(np.array(frame_wcs(*size, site_style=site_style).wcs_world2pix(ra_grid, dec_grid, 0)),
+                          np.array(from_text.wcs_world2pix(ra_grid, dec_grid, 0)))
 
 
 @pytest.mark.parametrize("filter_name", ["L", "R", "B", "Ha"])

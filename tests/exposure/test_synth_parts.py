@@ -10,7 +10,7 @@ from astropy.table import Table
 
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.synth import make_star_table
-from send_test_images.exposure.synth.detector import fixed_pattern, standard_normal
+from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, standard_normal
 from send_test_images.exposure.synth.perlin import fractal_noise, upsample
 from send_test_images.exposure.synth.psf import PSF_COMPONENTS, core_sigma, erf
 from send_test_images.exposure.synth.stars import render_stars
@@ -41,6 +41,34 @@ def test_an_undersampled_star_keeps_its_sub_pixel_centre_and_its_flux(x: float, 
     assert total == pytest.approx(1e5, rel=1e-3)
     assert (image * cols).sum(dtype=np.float64) / total == pytest.approx(x, abs=0.01)
     assert (image * rows).sum(dtype=np.float64) / total == pytest.approx(y, abs=0.01)
+
+
+@pytest.mark.parametrize("flux", [300.0, 1e5, 1e8])
+def test_a_stars_peak_and_noise_area_are_those_of_the_stamp_drawn(flux: float) -> None:
+    # the truth table's peak and SNR come from what render_stars reports, not from the pixels
+    image = np.zeros((401, 401), dtype=np.float32)
+    peak, sum_p2 = render_stars(image, Table({"x": [200.3], "y": [199.8], "flux": [flux]}), core_sigma(2.0))
+    drawn = image.astype(np.float64) / flux
+    assert peak[0] == pytest.approx(drawn.max(), rel=1e-5)
+    assert sum_p2[0] == pytest.approx(np.square(drawn).sum(), rel=1e-4)
+
+
+def test_charge_above_full_well_bleeds_along_its_column_and_is_kept() -> None:
+    well, sky = 1000.0, 100.0
+    signal = np.full((200, 60), sky, dtype=np.float32)
+    signal[95:105, 20:23] = 5000.0  # one star ...
+    signal[150:152, 21] = 3000.0  # ... and another lower in one of its columns
+    signal[2:4, 40] = 50000.0  # a third near the edge: part of its charge runs off the sensor
+    before = signal.sum(dtype=np.float64)
+    lost_off_edge = 2 * (50000.0 - well) / 2 - 2 * (well - sky)  # half goes down: 2 rows of room
+    bled = add_bleed(signal, well, np.array([100, 151, 3]), np.array([21, 21, 40]))
+    assert bled == 5
+    assert signal.max() == np.float32(well)
+    assert signal.sum(dtype=np.float64) == pytest.approx(before - lost_off_edge, rel=1e-6)
+    full = signal[:, 20] >= well
+    # 10 saturated rows with 4000 e- over the well each: 20000 e- per side fills 22 rows of 900
+    assert np.flatnonzero(full).tolist() == list(range(95 - 22, 105 + 22))
+    assert signal[:, 40].tolist()[:2] == [well, well]
 
 
 def test_a_star_on_the_edge_is_cut_not_wrapped() -> None:

@@ -9,8 +9,9 @@ them, and its stars are placed through that one, so its frames solve to it too.
 
 from __future__ import annotations
 
-from astropy.io import fits
 from astropy.wcs import WCS
+
+from send_test_images.exposure.cards import format_float
 
 ARCSEC_PER_DEGREE = 3600.0
 
@@ -45,8 +46,26 @@ def wcs_cards(
     ]
 
 
+WCS_ATTRIBUTES = {"CTYPE": "ctype", "CRVAL": "crval", "CRPIX": "crpix", "CDELT": "cdelt", "CUNIT": "cunit"}
+"""Card name (less its axis number) -> the astropy Wcsprm attribute it sets."""
+
+
 def frame_wcs(width: int, height: int, scale: float, ra: float, dec: float, *, site_style: bool) -> WCS:
-    """The astropy WCS of exactly those cards (ICRS, as the header's RADESYS says)."""
-    header = fits.Header([card[:2] for card in wcs_cards(width, height, scale, ra, dec, site_style=site_style)])
-    header["RADESYS"] = "ICRS"
-    return WCS(header)
+    """The astropy WCS of exactly those cards (ICRS, as the header's RADESYS says).
+
+    The cards' values are set on a fresh WCS directly, not read from a header: astropy's
+    header parsing was 0.8 ms of every catalogue frame. Each number first goes through its
+    card's text (cards.py), so the WCS is the one a reader of the header gets, to the bit.
+    """
+    values: dict[str, list[object]] = {}
+    for key, value, _ in wcs_cards(width, height, scale, ra, dec, site_style=site_style):
+        if key[:-1] in WCS_ATTRIBUTES:
+            values.setdefault(WCS_ATTRIBUTES[key[:-1]], []).append(
+                float(format_float(value)) if isinstance(value, float) else value
+            )
+    wcs = WCS(naxis=2)
+    for attribute, pair in values.items():
+        setattr(wcs.wcs, attribute, pair)
+    wcs.wcs.radesys = "ICRS"
+    wcs.wcs.set()
+    return wcs

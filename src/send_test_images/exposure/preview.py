@@ -12,6 +12,7 @@ a 4096² frame costs little more than a 768² one.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -58,20 +59,29 @@ def stretch(image: np.ndarray) -> np.ndarray:
     """Auto-stretch ADU to uint8 so the sky background sits at TARGET_BACKGROUND grey.
 
     uint16 input goes through a 65536-entry table of the very same per-pixel arithmetic, so the
-    result is identical and a 768² frame costs one lookup per pixel instead of ten float passes.
+    result is identical and a 768² frame costs one lookup per pixel instead of ten float passes
+    (np.take: half the time of indexing the table with the image).
     """
     if image.dtype == np.uint16:
-        x_table = _normalised(np.arange(UINT16_VALUES, dtype=np.float32))
+        x_table = _uint16_normalised()
         counts = np.bincount(image[::STATS_STEP, ::STATS_STEP].ravel(), minlength=UINT16_VALUES)
         present = np.flatnonzero(counts)
         x_present, n_present = x_table[present], counts[present]
         median = _counted_median(x_present, n_present)
         mad = _counted_median(np.abs(x_present - median), n_present)
-        return _stretched(x_table, median, mad, image)[image]
+        return np.take(_stretched(x_table, median, mad, image), image)
     x = _normalised(image)
     sample = x[::STATS_STEP, ::STATS_STEP]
     median = float(np.median(sample))
     return _stretched(x, median, float(np.median(np.abs(sample - median))), image)
+
+
+@functools.lru_cache(maxsize=1)
+def _uint16_normalised() -> np.ndarray:
+    """_normalised of every uint16 value (read-only: shared by every frame)."""
+    table = _normalised(np.arange(UINT16_VALUES, dtype=np.float32))
+    table.flags.writeable = False
+    return table
 
 
 def _normalised(image: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ DEFAULT_CELLS = 4  # lattice cells across the frame in the coarsest octave
 DEFAULT_OCTAVES = 5
 DEFAULT_PERSISTENCE = 0.5  # amplitude ratio between successive octaves
 DEFAULT_PIXELS_PER_CELL = 4  # coarse-grid pixels per cell of the finest octave
-DEFAULT_BLOCK_PIXELS = 1 << 17  # enlargement works on blocks this big
 PERLIN_NORMALISATION = np.sqrt(2.0)  # 2-D gradient noise lies within +-1/sqrt(2)
 
 DEFAULT_BLOB_LOW = 0.05  # perlin image: darkest blob, fraction of full well
@@ -36,8 +35,9 @@ def perlin_noise(shape: tuple[int, int], cells: int, rng: np.random.Generator) -
                 + grad_y[iy + dy, ix + dx] * (fy - dy))
 
     u, v = _fade(fx), _fade(fy)
-    top = corner(0, 0) + u * (corner(0, 1) - corner(0, 0))
-    bottom = corner(1, 0) + u * (corner(1, 1) - corner(1, 0))
+    top_left, bottom_left = corner(0, 0), corner(1, 0)  # each used twice: computed once
+    top = top_left + u * (corner(0, 1) - top_left)
+    bottom = bottom_left + u * (corner(1, 1) - bottom_left)
     noise = top + v * (bottom - top)
     noise *= np.float32(PERLIN_NORMALISATION)
     return noise
@@ -79,12 +79,14 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     rows = np.concatenate([rows, rows[-1:]], axis=0)
     steps = rows[1:] - rows[:-1]
     out = np.empty(shape, dtype=np.float32)
-    block = max(1, DEFAULT_BLOCK_PIXELS // shape[1])  # row blocks stay in the CPU cache
-    for top in range(0, shape[0], block):
-        index = y0[top:top + block]
-        part = out[top:top + block]
-        np.take(rows, index, axis=0, out=part)
-        part += steps[index] * wy[top:top + block, None]
+    # output rows between the same two coarse rows are one broadcast each: two passes over the
+    # frame, no gathered copies of the coarse rows (half the time of gathering them at 4096²)
+    starts = np.flatnonzero(np.diff(y0)) + 1
+    for first, end in zip([0, *starts.tolist()], [*starts.tolist(), shape[0]], strict=True):
+        row = int(y0[first])
+        part = out[first:end]
+        np.multiply(steps[row], wy[first:end, None], out=part)
+        part += rows[row]
     return out
 
 

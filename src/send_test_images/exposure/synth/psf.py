@@ -4,7 +4,8 @@ A Moffat-like seeing profile (sharp core, extended wings) is approximated by thr
 Gaussians. Each Gaussian is separable and its pixel integral is a difference of error
 functions, so a star's stamp is a few outer products of 1-D vectors: exact sub-pixel centres
 (a centroid finds the true position) without supersampling, even when the seeing is
-undersampled.
+undersampled. Stars take these integrals from a table over sub-pixel offsets (stars.py), which
+matches them to a few millionths of the star's flux.
 """
 
 from __future__ import annotations
