@@ -88,7 +88,10 @@ async def upload(request: Request) -> Response:
         channel = validate.channel_value(raw_channel)
         if channel is None:
             raise HTTPProblem(403, validate.BAD_CHANNEL.format(value=validate.echo(raw_channel)))
-    presigned = await run_in_threadpool(_presign_upload, context_of(request), name, directory, channel)
+    ctx = context_of(request)
+    if channel is None:  # a presign alone is ~50 us of CPU: cheaper here than a hop to a thread
+        return FiniteJSONResponse(ctx.presign_post(f"{directory}/{name}"))
+    presigned = await run_in_threadpool(_presign_upload, ctx, name, directory, channel)
     return FiniteJSONResponse(presigned)
 
 
