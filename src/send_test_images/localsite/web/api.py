@@ -7,8 +7,8 @@ the local S3 server (weed), which then enforces them like S3 does. Rules: protoc
 
 Unlike the real service, every input is checked first (`validate.py`) and refused with a plain
 sentence (`HTTPProblem`); bodies over a limit get 413 (`limits.py`). The handlers that touch
-SQLite or presign are plain functions, which Starlette runs in its thread pool, so a slow query
-never holds up the event loop; only reading the body stays async.
+SQLite or S3 are plain functions, which Starlette runs in its thread pool, so a slow query
+never holds up the event loop; only reading the body and a presign alone (~50 us) stay on it.
 """
 
 from __future__ import annotations
