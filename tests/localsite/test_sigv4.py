@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import boto3
 import botocore.auth
+import botocore.signers
 import pytest
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 
 from send_test_images.localsite.sigv4 import SigV4Signer, host_header
@@ -54,3 +57,19 @@ def test_the_headers_are_botocores(monkeypatch: pytest.MonkeyPatch, method: str,
 def test_the_host_is_the_one_botocore_signs(url: str, host: str) -> None:
     assert host_header(url) == host
     assert botocore.auth._host_from_url(url) == host
+
+
+def test_a_presigned_posts_fields_are_boto3s_on_each_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("s3", endpoint_url="http://127.0.0.1:8333", aws_access_key_id=ACCESS_KEY,
+                          aws_secret_access_key=SECRET_KEY, region_name=REGION,
+                          config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    signer = SigV4Signer(ACCESS_KEY, SECRET_KEY, REGION)
+    key = "info-images/tst-inst-20261124-00000001-EX10.jpg"
+    conditions: list[object] = [["content-length-range", 0, 1 << 30]]
+    for moment in MOMENTS:
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *_, m=moment, **__: m)
+        monkeypatch.setattr(botocore.signers, "get_current_datetime", lambda *_, m=moment, **__: m)
+        expected = client.generate_presigned_post("photonranch-001", key, Conditions=conditions, ExpiresIn=300)
+        made = signer.post_fields(key, [*conditions, {"bucket": "photonranch-001"}, {"key": key}], 300, moment)
+        assert made == expected["fields"]
+        assert list(made) == list(expected["fields"])

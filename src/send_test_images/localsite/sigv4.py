@@ -1,24 +1,30 @@
-"""AWS Signature Version 4 headers for the site's own S3 GET and PUT, as botocore signs them.
+"""AWS Signature Version 4, as botocore signs: the site's own S3 GET and PUT, and presigned POSTs.
 
-Ingestion makes three signed requests per exposure. botocore's `S3SigV4Auth.add_auth` spends
-~80 us on each (an `AWSRequest`, header maps, URL splitting and four HMACs for a signing key
-that changes once a day); this is the same algorithm for the one shape of request we send: a
-path-style URL with no query string, the payload's SHA-256 signed, every header signed. The
-day's signing key is kept. `tests/localsite/test_sigv4.py` checks the headers against
-botocore's, byte for byte, and weed checks every signature we send.
+Ingestion makes three signed requests per exposure and the API five presigned POSTs. botocore's
+`S3SigV4Auth.add_auth` spends ~80 us on each (an `AWSRequest`, header maps, URL splitting and
+four HMACs for a signing key that changes once a day), and `S3PostPresigner` ~50 us on each POST
+policy; this is the same algorithm for the shapes we use: a path-style URL with no query string,
+the payload's SHA-256 signed, every header signed; a POST policy of the caller's conditions. The
+day's signing key is kept. `tests/localsite/test_sigv4.py` checks the headers against botocore's
+and `test_s3direct.py` the POSTs against boto3's, byte for byte, and weed checks every
+signature.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TERMINATOR = "aws4_request"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -91,4 +97,32 @@ class SigV4Signer:
                 f"{ALGORITHM} Credential={self.access_key}/{scope}, "
                 f"SignedHeaders={signed_headers}, Signature={signature}"
             ),
+        }
+
+    def post_fields(
+        self, key: str, conditions: list[Any], expires_in: int, now: dt.datetime
+    ) -> dict[str, str]:
+        """The form fields of a presigned POST for `key`, as boto3's `generate_presigned_post`
+        makes them: `conditions` (bucket and key included) plus the signer's own, in its order."""
+        timestamp = now.strftime(TIMESTAMP_FORMAT)
+        datestamp = timestamp[:8]
+        credential = f"{self.access_key}/{datestamp}/{self.region}/{self.service}/{TERMINATOR}"
+        policy = {
+            "expiration": (now + dt.timedelta(seconds=expires_in)).strftime(EXPIRATION_FORMAT),
+            "conditions": [
+                *conditions,
+                {"x-amz-algorithm": ALGORITHM},
+                {"x-amz-credential": credential},
+                {"x-amz-date": timestamp},
+            ],
+        }
+        encoded = base64.b64encode(json.dumps(policy).encode("utf-8")).decode("utf-8")
+        signature = hmac.new(self.signing_key(datestamp), encoded.encode("utf-8"), hashlib.sha256).hexdigest()
+        return {
+            "key": key,
+            "x-amz-algorithm": ALGORITHM,
+            "x-amz-credential": credential,
+            "x-amz-date": timestamp,
+            "policy": encoded,
+            "x-amz-signature": signature,
         }
