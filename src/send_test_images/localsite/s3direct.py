@@ -48,7 +48,7 @@ S3_ERROR_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 NETWORK_ERRORS = (OSError, h11.ProtocolError)
 """What a dropped or refused connection raises (ConnectionError and timeouts are OSErrors; h11
 says RemoteProtocolError when the server hangs up before a whole answer)."""
-READ_BYTES = 65536
+READ_BYTES = 262144
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -192,17 +192,18 @@ class _Connection:
         out += http.send(h11.EndOfMessage())
         self._socket.sendall(out)
         status, parts = 0, []
-        while True:
+        while True:  # type(), not isinstance(): h11's events are ABCs, whose checks cost
             event = http.next_event()
+            kind = type(event)
             if event is h11.NEED_DATA:
                 http.receive_data(self._socket.recv(READ_BYTES))
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-            elif isinstance(event, h11.Data):
-                parts.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
+            elif kind is h11.Data:
+                parts.append(bytes(event.data))  # type: ignore[union-attr]
+            elif kind is h11.Response:
+                status = event.status_code  # type: ignore[union-attr]
+            elif kind is h11.EndOfMessage:
                 break
-            elif isinstance(event, h11.ConnectionClosed):
+            elif kind is h11.ConnectionClosed:
                 raise ConnectionError("the server closed the connection without an answer")
         reusable = http.our_state is h11.DONE and http.their_state is h11.DONE
         if reusable:
