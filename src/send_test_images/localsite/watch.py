@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from send_test_images.localsite.s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process
+from send_test_images.localsite.s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process, weed_environment
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class BucketWatcher:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=log_file,
+                    env=weed_environment(),
                     start_new_session=True,
                     preexec_fn=child_preexec(),
                 )
