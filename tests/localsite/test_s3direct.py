@@ -64,7 +64,7 @@ def test_a_presigned_post_is_exactly_boto3s(monkeypatch: pytest.MonkeyPatch, key
     expected = boto(URL).generate_presigned_post(
         DEFAULT_BUCKET, key, Conditions=[SIZE_LIMIT], ExpiresIn=EXPIRES_S
     )
-    direct = DirectS3(URL, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION)
+    direct = DirectS3(URL, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION, clock=lambda: MOMENT)
     made = direct.presign_post(key, [SIZE_LIMIT], EXPIRES_S)
     assert made == expected
     assert list(made["fields"]) == list(expected["fields"])
@@ -159,3 +159,31 @@ def test_an_https_endpoint_gets_presigned_posts_to_itself() -> None:
     """An external S3 (`serve --s3-endpoint https://...`) is reached over TLS, as boto3 would."""
     direct = DirectS3("https://127.0.0.1:8443", DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION)
     assert direct.presign_post("data/x.txt", [SIZE_LIMIT], EXPIRES_S)["url"] == f"https://127.0.0.1:8443/{DEFAULT_BUCKET}"
+
+
+class _ChunkedThenCloses(socketserver.BaseRequestHandler):
+    """Answers each connection's one request in chunks and closes it, as a proxy in front of an S3 may."""
+
+    served: list[bytes]
+
+    def handle(self) -> None:
+        self.served.append(self.request.recv(65536))
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                             b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+
+
+def test_a_chunked_answer_on_a_closing_connection_is_read_whole_and_not_reused() -> None:
+    served: list[bytes] = []
+    handler = type("Handler", (_ChunkedThenCloses,), {"served": served})
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with DirectS3(url, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION, attempts=1) as direct:
+            assert direct.get("data/x.txt") == b"abcde"
+            assert direct.get("data/y.txt") == b"abcde"
+        server.shutdown()
+        thread.join()
+    assert [request.split(b"\r\n", 1)[0] for request in served] == [
+        f"GET /{DEFAULT_BUCKET}/data/x.txt HTTP/1.1".encode(), f"GET /{DEFAULT_BUCKET}/data/y.txt HTTP/1.1".encode()
+    ]

@@ -14,7 +14,7 @@ import pytest
 
 from send_test_images.errors import LocalSiteError
 from send_test_images.localsite import LocalSite
-from send_test_images.localsite.s3server import S3Server
+from send_test_images.localsite.s3server import S3Server, weed_environment
 
 from localsite_fixtures import WAIT_SECONDS, latest, make_header_text, make_jpg, upload, wait_for
 
@@ -119,3 +119,18 @@ def test_weed_dies_with_a_killed_parent(tmp_path: Path) -> None:
     assert child.stdout is not None
     child.stdout.close()
     wait_for(lambda: all(_gone(int(pid)) for pid in children), "weed to die with its parent")
+
+
+@pytest.mark.parametrize(("environ", "cpus", "procs"), [
+    ({}, 2, "1"), ({}, 1, "1"), ({}, 8, "4"), ({"GOMAXPROCS": "3"}, 2, "3"),
+])
+def test_weed_gets_half_the_cores_unless_told_otherwise(environ: dict[str, str], cpus: int, procs: str) -> None:
+    made = weed_environment({"PATH": "/usr/bin", **environ}, cpus)
+    assert made == {"PATH": "/usr/bin", **environ, "GOMAXPROCS": procs}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_running_weed_has_that_environment(local_site: LocalSite) -> None:
+    assert local_site.s3_pid is not None
+    environ = Path(f"/proc/{local_site.s3_pid}/environ").read_bytes().split(b"\0")
+    assert f"GOMAXPROCS={weed_environment()['GOMAXPROCS']}".encode() in environ

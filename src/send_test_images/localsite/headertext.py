@@ -77,6 +77,8 @@ def parse_header_bytes(data: bytes) -> dict[str, str] | None:
     ingestion and the image keeps no header.
     """
     data = data[:MAX_HEADER_BYTES]
+    if data.isascii():  # every card decodes on its own and is 80 characters: one decode will do
+        return parse_header_text(data.decode("ascii"))
     try:
         cards = [data[i : i + CARD_LENGTH].decode("utf-8") for i in range(0, len(data), CARD_LENGTH)]
     except UnicodeDecodeError:
@@ -91,9 +93,10 @@ def _card_value(value_part: str) -> str:
     own quotes (`"'L'"`, which astropy stores as three quotes each side) reads as empty, as on
     the real service.
     """
-    if QUOTE in value_part.split(COMMENT_SEPARATOR, 1)[0]:
-        return value_part.split(QUOTE)[1].strip()
-    return value_part.split(COMMENT_SEPARATOR, 1)[0].strip()
+    before_comment = value_part.split(COMMENT_SEPARATOR, 1)[0]
+    if QUOTE in before_comment:
+        return value_part.split(QUOTE, 2)[1].strip()
+    return before_comment.strip()
 
 
 @dataclass(frozen=True)

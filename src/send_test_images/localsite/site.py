@@ -393,6 +393,7 @@ class _ApiThread:
 
     def start(self, app: Any, timeout: float = DEFAULT_API_START_TIMEOUT) -> str:
         host, port = self.sock.getsockname()[:2]
+        # http="auto" takes httptools (a dependency: a third less CPU per request than h11)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

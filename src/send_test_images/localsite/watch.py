@@ -12,6 +12,7 @@ import base64
 import codecs
 import json
 import logging
+import re
 import subprocess
 import threading
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from send_test_images.localsite.s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process
+from send_test_images.localsite.s3server import DEFAULT_STOP_GRACE, child_preexec, stop_process, weed_environment
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +45,20 @@ class ObjectEvent:
     modified_s: float | None = None
 
 
+_DECODER = json.JSONDecoder()
+_SPACES = re.compile(r"\s*")
+
+
 def split_json_stream(buffer: str) -> tuple[list[Any], str]:
     """Every complete JSON value at the start of `buffer`, and the unparsed rest."""
-    decoder = json.JSONDecoder()
     values: list[Any] = []
     position = 0
     while True:
-        while position < len(buffer) and buffer[position].isspace():
-            position += 1
+        position = _SPACES.match(buffer, position).end()  # type: ignore[union-attr]
         if position >= len(buffer):
             return values, ""
         try:
-            value, end = decoder.raw_decode(buffer, position)
+            value, end = _DECODER.raw_decode(buffer, position)
         except json.JSONDecodeError:
             return values, buffer[position:]
         values.append(value)
@@ -149,6 +152,7 @@ class BucketWatcher:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=log_file,
+                    env=weed_environment(),
                     start_new_session=True,
                     preexec_fn=child_preexec(),
                 )
