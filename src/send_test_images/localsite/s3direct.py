@@ -3,10 +3,9 @@
 Per exposure the API presigns five POSTs and ingestion reads the header and the 10.jpg back and
 writes the 11.jpg. Through boto3 each of those spends most of its CPU in event hooks, endpoint
 rules, user-agent strings and XML/date parsing that a fixed local weed never needs (~0.8 ms per
-GET/PUT on this machine, ~0.1 ms per presign, where the signing itself is ~0.04 ms). Presigned
-POSTs and GET/PUT are signed by `sigv4.py`: the same fields boto3's `generate_presigned_post`
-answers and the same headers botocore's `S3SigV4Auth` makes (tests compare them byte for byte)
-for a fraction of the CPU, since the day's signing key is kept. The request plumbing is ours:
+GET/PUT on this machine, ~0.1 ms per presign, where the signing itself is ~0.04 ms). Here the
+signing is still botocore's own (`S3PostPresigner` with the `s3v4` signer, `S3SigV4Auth` for
+GET/PUT), so weed checks exactly what it checks for boto3; only the request plumbing is ours:
 one kept-alive connection, retried like boto3's legacy mode retries (connection errors and 5xx),
 its HTTP/1.1 framed by h11 (uvicorn's parser): `http.client` reads every answer's headers
 through the `email` package, ~0.15 ms of CPU per request, half of what a GET cost with it.
@@ -14,22 +13,26 @@ through the `email` package, ~0.15 ms of CPU per request, half of what a GET cos
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import h11
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.hooks import HierarchicalEmitter
+from botocore.model import ServiceId
+from botocore.signers import RequestSigner, S3PostPresigner
 
 from send_test_images.errors import LocalSiteError
-from send_test_images.localsite.sigv4 import SigV4Signer, host_header
 
 SERVICE = "s3"
+SIGNATURE_VERSION = "s3v4"
 DEFAULT_TIMEOUT_S = 60.0
 """boto3's default connect and read timeout."""
 DEFAULT_ATTEMPTS = 5
@@ -69,20 +72,24 @@ class DirectS3:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         attempts: int = DEFAULT_ATTEMPTS,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        """`clock` gives the signing time (UTC); tests fix it to compare with boto3."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
             raise LocalSiteError(f"S3 URL {url!r} is not allowed: use http://HOST:PORT or https://HOST")
         self.url = url.rstrip("/")
         self.bucket = bucket
         self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
-        self._host_header = host_header(url)
-        self._signer = SigV4Signer(access_key, secret_key, region, SERVICE)
-        self._clock = clock
+        self._host_header = _host_header(parts.scheme, parts.netloc, parts.port)
+        self._credentials = Credentials(access_key, secret_key)
+        self._region = region
         self._timeout = timeout
         self._attempts = max(1, attempts)
+        self._no_hooks = HierarchicalEmitter()  # the signer only keeps a weak reference
+        signer = RequestSigner(
+            ServiceId(SERVICE), region, SERVICE, SIGNATURE_VERSION, self._credentials,
+            self._no_hooks,
+        )
+        self._post_presigner = S3PostPresigner(signer)
         self._lock = threading.Lock()
         self._connection: _Connection | None = None
 
@@ -93,10 +100,19 @@ class DirectS3:
     ) -> dict[str, Any]:
         """What boto3's `generate_presigned_post(bucket, key, Conditions=..., ExpiresIn=...)`
         answers for a path-style client: the same url, fields, policy and signature."""
-        fields = self._signer.post_fields(
-            key, [*conditions, {"bucket": self.bucket}, {"key": key}], expires_in, self._clock()
+        request_dict = {
+            "method": "POST",
+            "url": f"{self.url}/{self.bucket}",
+            "body": b"",
+            "headers": {},
+            "context": {"is_presign_request": True},
+        }
+        return self._post_presigner.generate_presigned_post(
+            request_dict=request_dict,
+            fields={"key": key},
+            conditions=[*conditions, {"bucket": self.bucket}, {"key": key}],
+            expires_in=expires_in,
         )
-        return {"url": f"{self.url}/{self.bucket}", "fields": fields}
 
     # --- GET and PUT ---------------------------------------------------------------------------
 
@@ -132,11 +148,11 @@ class DirectS3:
         for attempt in range(self._attempts):
             if attempt:
                 time.sleep(DEFAULT_BACKOFF_S * 2 ** (attempt - 1))
-            signed = self._signer.headers(
-                method, self._host_header, path, body, headers, self._clock()
-            )
+            signed = AWSRequest(method=method, url=self.url + path, data=body, headers=headers)
+            S3SigV4Auth(self._credentials, SERVICE, self._region).add_auth(signed)
+            sent = {"Host": self._host_header, **dict(signed.headers.items())}
             try:
-                status, answer = self._send(method, path, body, {"Host": self._host_header, **signed})
+                status, answer = self._send(method, path, body, sent)
             except NETWORK_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
@@ -168,6 +184,14 @@ class DirectS3:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _host_header(scheme: str, netloc: str, port: int | None) -> str:
+    """The Host header botocore signs: the URL's host, with its port unless it is the scheme's own."""
+    netloc = netloc.rpartition("@")[2]
+    if port is not None and DEFAULT_PORTS.get(scheme) == port:
+        netloc = netloc.rpartition(":")[0]
+    return netloc
 
 
 class _Connection:

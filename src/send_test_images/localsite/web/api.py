@@ -3,8 +3,8 @@
 A client written for the real API must work here with only the base URL changed, so the
 quirks are kept: the presign body is JSON sent without a JSON content type, real sites call
 `//upload/`, refusals are 403 with a plain-text body. Presigned POSTs are boto3's, field for
-field (made by `sigv4.py`), against the local S3 server (weed), which then enforces them like S3
-does. Rules: protocol §1 and §4.
+field (botocore's presigner, `s3direct.py`), against the local S3 server (weed), which then
+enforces them like S3 does. Rules: protocol §1 and §4.
 
 Unlike the real service, every input is checked first (`validate.py`) and refused with a plain
 sentence (`HTTPProblem`); bodies over a limit get 413 (`limits.py`). The handlers that touch
