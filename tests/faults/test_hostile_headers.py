@@ -129,7 +129,9 @@ def test_hostile_header_values_never_break_a_read(local_site: LocalSite) -> None
 
     # and the site still takes a well-formed exposure, which shows first in its listing
     good = f"{SITE}-hostile-20261130-99999998"
-    later = {**GOOD, "DATE-OBS": "'2026-11-30T23:00:00'"}
+    # later than every row, including those whose header was refused and which sort by the
+    # time they arrived (a fixed 23:00 today failed every run after 23:00 UTC)
+    later = {**GOOD, "DATE-OBS": "'2099-11-30T23:00:00'"}
     assert upload(api, good + "-EX00.txt", header(base=later)).status_code == 204
     assert upload(api, good + "-EX10.jpg", make_jpg((8, 8))).status_code == 204
     newest = wait_for(lambda: strict_json(httpx.get(f"{api}/{SITE}/latest_images/1")), "the good image")
