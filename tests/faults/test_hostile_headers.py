@@ -9,6 +9,7 @@ answer, with JSON that a strict parser (no NaN, no Infinity) accepts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -129,9 +130,11 @@ def test_hostile_header_values_never_break_a_read(local_site: LocalSite) -> None
 
     # and the site still takes a well-formed exposure, which shows first in its listing
     good = f"{SITE}-hostile-20261130-99999998"
-    # later than every row, including those whose header was refused and which sort by the
-    # time they arrived (a fixed 23:00 today failed every run after 23:00 UTC)
-    later = {**GOOD, "DATE-OBS": "'2099-11-30T23:00:00'"}
+    # a day after now: later than every row, including those whose header was refused and which
+    # sort by the time they arrived (a fixed 23:00 today failed every run after 23:00 UTC), and
+    # not so far ahead that it outranks other tests' sites on the shared local site
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    later = {**GOOD, "DATE-OBS": f"'{tomorrow}'"}
     assert upload(api, good + "-EX00.txt", header(base=later)).status_code == 204
     assert upload(api, good + "-EX10.jpg", make_jpg((8, 8))).status_code == 204
     newest = wait_for(lambda: strict_json(httpx.get(f"{api}/{SITE}/latest_images/1")), "the good image")
