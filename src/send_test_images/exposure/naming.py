@@ -83,9 +83,9 @@ def check_date(date: str) -> str:
 def _real_date(date: str) -> bool:
     """Cached: every file of a night carries the same date, and strptime costs ~10 us a name
     on the local site's per-file path (API and ingestion)."""
+    if not re.fullmatch(r"\d{8}", date):
+        return False
     try:
-        if not re.fullmatch(r"\d{8}", date):
-            raise ValueError
         dt.datetime.strptime(date, "%Y%m%d")
     except ValueError:
         return False

@@ -11,7 +11,6 @@ module owns the queue, the S3 reads and the thumbnail work that applying them ta
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import threading
@@ -87,17 +86,6 @@ def make_thumbnail(jpg: bytes, height: int = THUMBNAIL_HEIGHT) -> bytes:
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()
-
-
-def base_of(name: naming.FileName) -> str:
-    """`name.base`, kept per exposure: the property checks the date again (strptime) on every
-    call, and each of an exposure's files asks for it several times."""
-    return _base(name.site, name.inst, name.date, name.number)
-
-
-@functools.lru_cache(maxsize=256)
-def _base(site: str, inst: str, date: str, number: int) -> str:
-    return naming.make_base(site, inst, date, number)
 
 
 @dataclass(frozen=True)
@@ -232,9 +220,9 @@ class Ingestor:
         (`handle_s3_object_created` and `handle_info_image_created`, LCOGT/ptr_data)."""
         if self.stream is None:
             return
-        data: dict[str, Any] = {"s3_directory": directory, "base_filename": base_of(name), "site": name.site}
+        data: dict[str, Any] = {"s3_directory": directory, "base_filename": name.base, "site": name.site}
         if directory == INFO_DIRECTORY:
-            channel = self.db.channel_of(name.site, base_of(name))
+            channel = self.db.channel_of(name.site, name.base)
             if channel is None:
                 return
             data["channel"] = channel
@@ -253,7 +241,7 @@ class Ingestor:
     ) -> bool:
         """Update the exposure's row; True when `record` went into the row's last transaction
         (so the file costs one commit), False when the caller still has to write it."""
-        base, site = base_of(name), name.site
+        base, site = name.base, name.site
         if name.kind == "txt":
             return self._apply_header(directory, name, key, record)
         if makes_thumbnail(name) and directory == DATA_DIRECTORY:
@@ -281,7 +269,7 @@ class Ingestor:
                      key)
             return
         values = header_values(fitsheader.as_text(header), pointing, name.data_type)
-        self.db.set_header(base_of(name), DATA_DIRECTORY, name.site, values, header)
+        self.db.set_header(name.base, DATA_DIRECTORY, name.site, values, header)
 
     def _apply_header(
         self, directory: str, name: naming.FileName, key: str, record: ObjectRecord
@@ -294,14 +282,14 @@ class Ingestor:
         pointing = headertext.required_fields(header)
         if pointing is None and directory == INFO_DIRECTORY:
             # the real info-image ingestion stores any header as it is (`update_info_image_header`)
-            self.db.set_header(base_of(name), directory, name.site, {"data_type": name.data_type}, header,
+            self.db.set_header(name.base, directory, name.site, {"data_type": name.data_type}, header,
                                record=record)
             return True
         if pointing is None:
             log.warning("header %s not ingested: it needs DATE-OBS, CRVAL1/RAHRS, CRVAL2/DEC", key)
             return False
         values = header_values(header, pointing, name.data_type)
-        self.db.set_header(base_of(name), directory, name.site, values, header, record=record)
+        self.db.set_header(name.base, directory, name.site, values, header, record=record)
         return True
 
     def _make_thumbnail(
@@ -317,7 +305,7 @@ class Ingestor:
             return False
         self.direct.put(thumbnail_key, data, THUMBNAIL_CONTENT_TYPE)
         self.db.set_flag(
-            base_of(name), directory, name.site, "jpg_small_exists", thumbnail_key, record=record,
+            name.base, directory, name.site, "jpg_small_exists", thumbnail_key, record=record,
             data_type=name.data_type,
         )
         return True

@@ -83,19 +83,6 @@ HEALTH_CACHE_S = 1.0
 WEED_ENV = "SEND_TEST_IMAGES_WEED"
 GO_PROCS_ENV = "GOMAXPROCS"
 
-
-def weed_environment(environ: dict[str, str] | None = None, cpus: int | None = None) -> dict[str, str]:
-    """weed's environment: ours, with Go's GOMAXPROCS at half the machine's cores (at least 1)
-    unless the user set it.
-
-    weed shares the machine with `serve` and with `up`'s generator processes. With a P per core,
-    Go's scheduler keeps threads spinning for work between the many short requests of an upload;
-    on 2 cores, one P cut weed's CPU per 200 sq768 exposures by ~10% (`bench/README.md`).
-    """
-    environ = dict(os.environ if environ is None else environ)
-    if GO_PROCS_ENV not in environ:
-        environ[GO_PROCS_ENV] = str(max(1, (cpus if cpus is not None else os.cpu_count() or 1) // 2))
-    return environ
 SOCKET_DIR = Path("/tmp")
 """weed always puts its unix sockets here (`seaweedfs-{service}[-grpc]-{port}.sock`); ours are
 removed on stop, found by our ports."""
@@ -113,6 +100,20 @@ JWT_KEY_BYTES = 32
 
 PR_SET_PDEATHSIG = 1
 LISTENERS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
+
+
+def weed_environment(environ: dict[str, str] | None = None, cpus: int | None = None) -> dict[str, str]:
+    """weed's environment: ours, with Go's GOMAXPROCS at half the machine's cores (at least 1)
+    unless the user set it.
+
+    weed shares the machine with `serve` and with `up`'s generator processes. With a P per core,
+    Go's scheduler keeps threads spinning for work between the many short requests of an upload;
+    on 2 cores, one P cut weed's CPU per 200 sq768 exposures by ~10% (`bench/README.md`).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if GO_PROCS_ENV not in environ:
+        environ[GO_PROCS_ENV] = str(max(1, (cpus if cpus is not None else os.cpu_count() or 1) // 2))
+    return environ
 
 
 @dataclass(frozen=True)

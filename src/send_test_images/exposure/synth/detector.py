@@ -314,12 +314,15 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
     bled = 0
     while pending.size:
         # a column whose earlier star took all its charge has nothing left to bleed
-        values, _, inside = _box_values(signal, pending)
-        pending = pending[(inside & (values > well)).any(axis=1)]
+        values, box, inside = _box_values(signal, pending)
+        full = inside & (values > well)
+        bleeds = full.any(axis=1)
+        pending, values, box, full = pending[bleeds], values[bleeds], box[bleeds], full[bleeds]
         _, first = np.unique(pending[:, 1], return_index=True)
         batch = np.zeros(len(pending), dtype=bool)
         batch[first] = True
-        bled += _bleed_columns(signal, well, pending[batch])
+        _bleed_columns(signal, well, pending[batch], values[batch], box[batch], full[batch])
+        bled += int(batch.sum())
         pending = pending[~batch]
     return bled
 
@@ -334,22 +337,18 @@ def _box_values(signal: np.ndarray, tasks: np.ndarray) -> tuple[np.ndarray, np.n
     return signal[box, tasks[:, 1:]], box, inside
 
 
-def _bleed_columns(signal: np.ndarray, well: np.float32, tasks: np.ndarray) -> int:
-    """add_bleed for (star row, column) `tasks` on distinct columns; returns how many bled."""
+def _bleed_columns(signal: np.ndarray, well: np.float32, tasks: np.ndarray, values: np.ndarray,
+                   box: np.ndarray, full: np.ndarray) -> None:
+    """add_bleed for (star row, column) `tasks` on distinct columns, each with pixels over
+    `well` (`_box_values` of the tasks, and which of them are `full`)."""
     height = signal.shape[0]
-    values, box, inside = _box_values(signal, tasks)
     columns = np.broadcast_to(tasks[:, 1:], box.shape)
-    full = inside & (values > well)
-    bleeds = full.any(axis=1)
-    if not bleeds.any():
-        return 0
     excess = np.where(full, values.astype(np.float64) - well, 0.0).sum(axis=1)
     signal[box[full], columns[full]] = well
     bottom = np.where(full, box, -1).max(axis=1)
     top = np.where(full, box, height).min(axis=1)
     for start, step in ((bottom + 1, 1), (top - 1, -1)):
-        _spill_columns(signal, well, start[bleeds], step, tasks[bleeds, 1], excess[bleeds] / 2)
-    return int(bleeds.sum())
+        _spill_columns(signal, well, start, step, tasks[:, 1], excess / 2)
 
 
 def _spill_columns(signal: np.ndarray, well: np.float32, start: np.ndarray, step: int, columns: np.ndarray,

@@ -329,11 +329,11 @@ def _add_stamps(flat: np.ndarray, shape: tuple[int, int], x: np.ndarray, y: np.n
     whole = (row >= radius) & (row < height - radius) & (col >= radius) & (col < width - radius)
     offsets = np.arange(-radius, radius + 1)
     grid = offsets[:, None] * width + offsets[None, :]
-    if whole.all():
-        np.add.at(flat, ((row * width + col)[:, None, None] + grid).ravel(), stamps.ravel())
-        return
-    np.add.at(flat, ((row[whole] * width + col[whole])[:, None, None] + grid).ravel(), stamps[whole].ravel())
     edge = ~whole
+    inner = slice(None) if not edge.any() else whole  # every stamp whole: no copies, no mask
+    np.add.at(flat, ((row[inner] * width + col[inner])[:, None, None] + grid).ravel(), stamps[inner].ravel())
+    if not edge.any():
+        return
     rows = row[edge][:, None] + offsets[None, :]
     cols = col[edge][:, None] + offsets[None, :]
     index = rows[:, :, None] * width + cols[:, None, :]
