@@ -63,3 +63,22 @@ def test_generator_workers_inherit_the_catalogue_the_runs_first_exposure_read(
     assert readers.read_text().split() == [up_pid]
     numbers = {key.split("-")[3] for key in server.objects}
     assert len(numbers) == 5 and len(server.objects) == 5 * len(FILES)
+
+
+OPTIONAL_IMPORTS = """
+import sys
+from send_test_images.cli import main
+
+code = main(["up", "--api", sys.argv[1], "--inst", "lean", "--camera", sys.argv[2], "-f", "h", "-r", "1"])
+print(sorted({m.split(".")[0] for m in sys.modules} & {"tqdm", "rich", "click", "pygments"}), file=sys.stderr)
+print([m for m in ["httpx._main"] if sys.modules.get(m) is not None], file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_up_with_its_output_captured_loads_neither_tqdm_nor_httpxs_command_line(server: LoopbackServer) -> None:
+    """A log or CI run (stdout not a terminal) prints a line per file: no tqdm (~20 ms of its
+    start-up), and httpx's own command-line client (click, rich, pygments: ~35 ms) never."""
+    result = run_probe(OPTIONAL_IMPORTS, server.url, CAMERA)
+    assert result.stderr.splitlines()[-2:] == ["[]", "[]"]
+    assert len(server.objects) == 1
