@@ -148,12 +148,12 @@ def test_an_unguarded_calling_script_just_works(local_site: LocalSite, tmp_path:
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import sys\nfrom send_test_images import cli\n"
-        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '2', '--api', {local_site.api_url!r}]))\n"
+        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '3', '--api', {local_site.api_url!r}]))\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("sending 2 exposure(s)") == 1, result.stdout
-    assert "sent 2 of 2 exposure(s)" in result.stdout
+    assert result.stdout.count("sending 3 exposure(s)") == 1, result.stdout
+    assert "sent 3 of 3 exposure(s)" in result.stdout
     assert result.stderr == ""
 
 
@@ -165,13 +165,13 @@ def test_an_unguarded_calling_script_with_threads_gets_a_clear_error_not_a_trace
     script.write_text(
         "import sys, threading, time\nfrom send_test_images import cli\n"
         "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
-        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '2', '--api', {local_site.api_url!r}]))\n"
+        f"sys.exit(cli.main(['up', '--camera', 'sq768', '-f', 'hf', '-r', '3', '--api', {local_site.api_url!r}]))\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
     # Only the caller ran the command: no worker re-ran it (reserving numbers and starting pools of
     # its own), so there is one start line, no traceback, and no leaked-semaphore warnings.
-    assert result.stdout.count("sending 2 exposure(s)") == 1, result.stdout
+    assert result.stdout.count("sending 3 exposure(s)") == 1, result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("send-test-images: error: a generation worker process died")

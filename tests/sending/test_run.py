@@ -88,12 +88,13 @@ def test_run_start_and_reopen_hold_the_journal_until_closed(server: LoopbackServ
     assert sorted(int(k.split("-")[3]) for k in server.objects) == [1] * len(FILES)
 
 
-def test_one_exposure_starts_no_generator_process_and_more_start_no_more_than_they_use() -> None:
-    """A pool's forkserver and imports are start-up a one-exposure run never gets back."""
+def test_one_or_two_exposures_start_no_generator_process_and_more_start_no_more_than_they_use() -> None:
+    """A worker pays for its own first exposure; the run's first is made in its own process."""
     assert sending_run.workers_for(2, 1) == 0
     assert sending_run.workers_for(2, 0) == 0
+    assert sending_run.workers_for(2, 2) == 0
     assert sending_run.workers_for(2, 3) == 2
-    assert sending_run.workers_for(4, 2) == 2
+    assert sending_run.workers_for(4, 3) == 2
     assert sending_run.workers_for(0, 50) == 0
     assert sending_run.workers_for(1, None) == 1
 

@@ -411,19 +411,20 @@ def _planned_block(options: BatchOptions, entry: journal_mod.PlanEntry) -> Plann
 def workers_for(requested: int, exposures: int | None, *, draws_pixels: bool = True) -> int:
     """Generator processes worth starting for `exposures` (None: a timed run, no bound).
 
-    A process pool costs a forkserver and a worker that imports numpy and astropy (~0.5 s of
-    a run's start-up) and pays off only when two exposures can be drawn while others upload:
-    one exposure (or none) is made in the run's own process, which imports them once instead
-    of paying a second process to import them. Nor does a run that draws no pixels (`-f h`):
-    a header alone takes ~5 ms to write, less than handing it over from a worker would.
+    A process pays once for its first exposure (the catalogue, the camera's fixed pattern, ...),
+    and the pipeline makes a run's first exposure in the run's own process, before any worker
+    forks from it (`pipeline.Pipeline._make_first`), so workers are for the exposures after it:
+    a run of one or two makes them all here, without a process that would pay for its own start
+    to make one exposure. Nor does a run that draws no pixels (`-f h`): a header alone takes
+    ~5 ms to write, less than handing it over from a worker would.
     """
     if not draws_pixels:
         return 0
     if exposures is None:
         return min(requested, defaults.WORKERS)
-    if exposures <= 1:
+    if exposures <= 2:
         return 0
-    return min(requested, exposures)
+    return min(requested, exposures - 1)
 
 
 def concurrency_for(sending: SendOptions, options: BatchOptions) -> int:
