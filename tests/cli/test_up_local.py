@@ -130,6 +130,29 @@ def test_python_up_py_keeps_the_original_flags(local_site: LocalSite) -> None:
     assert sorted({k.rsplit("-", 1)[1] for k in keys}) == ["E00.fits.fz", "E00.txt", "E10.fits.fz"]
 
 
+def test_a_reader_that_goes_away_does_not_stop_the_run(local_site: LocalSite) -> None:
+    # `up | head -1`: the reader exits after the first line; every file must still be sent.
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "up.py"), "-s", "cli9", "-f", "hjtfF", "-r", "4", *SMALL,
+         "--api", local_site.api_url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("sending 4 exposure(s)")
+    process.stdout.close()
+    with process.stderr:
+        err = process.stderr.read()
+    assert process.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+    def all_recorded() -> set[str] | None:
+        keys = recent_keys(local_site.api_url, "cli9")
+        return keys if len(keys) >= 20 else None
+
+    keys = wait_for(all_recorded, "every file of the run to be recorded")
+    assert len({parse(k.split("/", 1)[1]).base for k in keys}) == 4
+
+
 def _header(api_url: str, base: str) -> dict[str, str] | None:
     answer = httpx.get(f"{api_url}/fitsheader/{base}")
     return answer.json() if answer.status_code == 200 and answer.json() else None

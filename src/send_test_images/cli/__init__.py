@@ -19,6 +19,7 @@ from typing import NoReturn, TextIO
 
 from send_test_images import __version__, defaults
 from send_test_images.cli import argtypes, options
+from send_test_images.cli.outstream import reader_gone_safe
 from send_test_images.errors import SendTestImagesError, UsageError
 from send_test_images.exitcodes import ExitCode
 from send_test_images.exposure.options import (
@@ -319,8 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run one command; never raises for expected failures, returns the exit code."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    out = reader_gone_safe(stdout or sys.stdout)  # `up | head`: the run goes on (outstream.py)
+    err = reader_gone_safe(stderr or sys.stderr)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
