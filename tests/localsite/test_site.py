@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import signal
 import socket
@@ -14,7 +16,7 @@ import pytest
 
 from send_test_images.errors import LocalSiteError
 from send_test_images.localsite import LocalSite
-from send_test_images.localsite.s3server import S3Server, weed_environment
+from send_test_images.localsite.s3server import Ports, S3Server, weed_environment
 
 from localsite_fixtures import WAIT_SECONDS, latest, make_header_text, make_jpg, upload, wait_for
 
@@ -134,3 +136,43 @@ def test_the_running_weed_has_that_environment(local_site: LocalSite) -> None:
     assert local_site.s3_pid is not None
     environ = Path(f"/proc/{local_site.s3_pid}/environ").read_bytes().split(b"\0")
     assert f"GOMAXPROCS={weed_environment()['GOMAXPROCS']}".encode() in environ
+
+
+def test_stored_files_are_sealed_on_disk_and_read_back_after_a_restart(tmp_path: Path) -> None:
+    """weed seals what it stores (s3server.py says why: it is cheaper than what weed does to an
+    unsealed FITS), so no upload's bytes lie in clear in the volume files; a restarted site still
+    reads them back, byte for byte, under the same ETag."""
+    key = f"data/{IMAGE}-EX10.fits.fz"
+    payload = b"SIMPLE  =                    T".ljust(2880) + os.urandom(200_000)
+    with S3Server(tmp_path) as s3:
+        presigned = s3.client().generate_presigned_post(Bucket=s3.bucket, Key=key)
+        posted = httpx.post(presigned["url"], data=presigned["fields"],
+                            files={"file": (key.rpartition("/")[2], payload)})
+        assert posted.status_code == 204
+        etag = s3.client().head_object(Bucket=s3.bucket, Key=key)["ETag"]
+    volumes = b"".join(path.read_bytes() for path in (tmp_path / "s3").rglob("*.dat"))
+    in_clear = payload[-4096:] in volumes
+    assert volumes and not in_clear
+    with S3Server(tmp_path) as s3:
+        answer = s3.client().get_object(Bucket=s3.bucket, Key=key)
+        assert answer["Body"].read() == payload
+        assert answer["ETag"] == etag == f'"{hashlib.md5(payload).hexdigest()}"'
+
+
+class _UnsealedS3Server(S3Server):
+    """weed as sites before sealing ran it, to write a data dir the way they did."""
+
+    def command(self, weed: Path, ports: Ports) -> list[str]:
+        return [arg for arg in super().command(weed, ports) if arg != "-s3.encryptVolumeData"]
+
+
+def test_files_stored_in_clear_by_an_older_site_still_read_back(tmp_path: Path) -> None:
+    key = f"data/{IMAGE}-EX00.fits.fz"
+    payload = b"SIMPLE  =                    T".ljust(2880) + os.urandom(100_000)
+    with _UnsealedS3Server(tmp_path) as s3:
+        s3.client().put_object(Bucket=s3.bucket, Key=key, Body=payload)
+    volumes = b"".join(path.read_bytes() for path in (tmp_path / "s3").rglob("*.dat"))
+    in_clear = payload[-4096:] in volumes
+    assert in_clear
+    with S3Server(tmp_path) as s3:
+        assert s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read() == payload
