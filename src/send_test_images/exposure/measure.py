@@ -84,25 +84,56 @@ class StarStats:
     n_fitted: int
 
 
-def image_statistics(pixels: np.ndarray) -> ImageStats:
-    """Minimum and maximum of every pixel; the rest from a histogram of a regular grid of them."""
-    step = max(STATS_STEP, round(math.sqrt(pixels.size / STATS_SAMPLES)))
-    sample = np.ascontiguousarray(pixels[::step, ::step]).ravel()
+@dataclass(frozen=True)
+class Histogram:
+    """How often each uint16 value occurs among every `step`-th row and column of a frame.
+
+    The header's statistics and the preview's stretch both start from it; at 768² both sample
+    every second pixel, so a frame drawn for both is counted once (`sample_histogram`).
+    """
+
+    step: int
+    counts: np.ndarray  # int64, UINT16_VALUES long
+
+
+def statistics_step(shape: tuple[int, ...]) -> int:
+    """The sampling step image_statistics uses for a frame of `shape`."""
+    return max(STATS_STEP, round(math.sqrt(math.prod(shape) / STATS_SAMPLES)))
+
+
+def sample_histogram(pixels: np.ndarray, step: int) -> Histogram:
+    """The histogram of every `step`-th row and column of `pixels` (rounded into uint16)."""
+    sample = pixels[::step, ::step]
     if pixels.dtype != np.uint16:
         sample = np.clip(np.rint(sample), 0, UINT16_VALUES - 1).astype(np.uint16)
-    counts = np.bincount(sample, minlength=UINT16_VALUES).astype(np.float64)
-    values = np.arange(UINT16_VALUES, dtype=np.float64)
+    return Histogram(step, np.bincount(sample.ravel(), minlength=UINT16_VALUES))
+
+
+def image_statistics(pixels: np.ndarray, histogram: Histogram | None = None) -> ImageStats:
+    """Minimum and maximum of every pixel; the rest from a histogram of a regular grid of them
+    (`histogram`, when the caller has it for statistics_step of this frame)."""
+    step = statistics_step(pixels.shape)
+    if histogram is None or histogram.step != step:
+        histogram = sample_histogram(pixels, step)
+    counts = histogram.counts
+    # only the values that occur: a sky frame's few thousand, not all 65536
+    present = np.flatnonzero(counts)
+    low, high = int(present[0]), int(present[-1]) + 1
+    counts = counts[low:high].astype(np.float64)
+    values = np.arange(low, high, dtype=np.float64)
     total = counts.sum()
     # plain sums, not `@`: a matrix product goes to BLAS, whose thread pool spins on the other
     # core after every call (a 768² frame cost twice its wall time in CPU)
     mean = float(np.sum(counts * values) / total)
     variance = float(np.sum(counts * np.square(values - mean)) / total)
-    cumulative = np.cumsum(counts)
+    cumulative = np.zeros(UINT16_VALUES, dtype=np.float64)
+    np.cumsum(counts, out=cumulative[low:high])
+    cumulative[high:] = total
     median = _histogram_median(cumulative, total)
     mad = _histogram_mad(cumulative, total, median)
     return ImageStats(
         minimum=int(pixels.min()), maximum=int(pixels.max()), mean=mean,
-        stdev=math.sqrt(variance), median=median, mad=mad, mode=int(np.argmax(counts)),
+        stdev=math.sqrt(variance), median=median, mad=mad, mode=low + int(np.argmax(counts)),
     )
 
 
