@@ -79,6 +79,20 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     rows = np.concatenate([rows, rows[-1:]], axis=0)
     steps = rows[1:] - rows[:-1]
     out = np.empty(shape, dtype=np.float32)
+    coarse, factor = grid.shape[0], shape[0] // grid.shape[0]
+    half = factor // 2
+    if shape[0] == factor * coarse and factor == 2 * half and factor > 2:
+        # an even whole enlargement: between two coarse rows lie `factor` output rows, with
+        # the same weights for every pair, so the rows between all pairs are two broadcasts
+        # (element by element the loop's arithmetic, without its ~70 small steps); the half
+        # bands at either edge hold the edge row's values
+        middle = out[half : shape[0] - half].reshape(coarse - 1, factor, shape[1])
+        np.multiply(steps[: coarse - 1, None, :], wy[half : half + factor, None], out=middle)
+        middle += rows[: coarse - 1, None, :]
+        for part, row, weights in ((out[:half], 0, wy[:half]), (out[shape[0] - half :], coarse - 1, wy[-half:])):
+            np.multiply(steps[row], weights[:, None], out=part)
+            part += rows[row]
+        return out
     # output rows between the same two coarse rows are one broadcast each: two passes over the
     # frame, no gathered copies of the coarse rows (half the time of gathering them at 4096²)
     starts = np.flatnonzero(np.diff(y0)) + 1
