@@ -151,8 +151,9 @@ def _bare_fz(data: np.ndarray) -> bytes:
     height, width = data.shape
     rows = min(TILE_ROWS, height)
     template = _bare_template(height, width)
-    signed = (data ^ np.uint16(0x8000)).view(np.int16)  # uint16 - 32768, as astropy stores it
-    tiles = [_rice(signed[top : top + rows].tobytes(), RICE_BLOCK_SIZE, 2) for top in range(0, height, rows)]
+    # uint16 - 32768, as astropy stores it, a tile at a time (no frame-sized copy to write and read back)
+    flip = np.uint16(0x8000)
+    tiles = [_rice((data[top : top + rows] ^ flip).tobytes(), RICE_BLOCK_SIZE, 2) for top in range(0, height, rows)]
     sizes = np.fromiter((len(tile) for tile in tiles), dtype=np.int64, count=len(tiles))
     descriptors = np.empty((len(tiles), 2), dtype=">i4")
     descriptors[:, 0] = sizes
