@@ -121,6 +121,15 @@ def test_upsample_is_the_same_bilinear_enlargement_whatever_the_factor(
     assert np.array_equal(upsample(grid, shape), expected)
 
 
+@pytest.mark.parametrize("flux", [np.random.default_rng(4).random(4000), np.array([3.0, 1.0, 3.0, 2.0, 1.0, 3.0])],
+                         ids=["distinct", "ties"])
+def test_stars_are_ranked_brightest_first_in_draw_order_among_equals(flux: np.ndarray) -> None:
+    # the star order decides the order stamps are added, so the fast sort must give the stable one
+    from send_test_images.exposure.synth.stars import brightest_first
+
+    assert np.array_equal(brightest_first(flux), np.argsort(-flux, kind="stable"))
+
+
 def test_star_counts_follow_the_density_and_fluxes_a_power_law() -> None:
     def table(density: float) -> Table:
         return make_star_table((1000, 1000), np.random.default_rng(3), area_deg2=0.2,
