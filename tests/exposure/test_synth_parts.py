@@ -103,6 +103,33 @@ def test_upsample_keeps_a_ramp_a_ramp() -> None:
     assert np.allclose(inner, inner[0])
 
 
+@pytest.mark.parametrize(("grid_shape", "shape"), [((64, 64), (768, 768)), ((4, 5), (48, 20)), ((64, 64), (1000, 1000)),
+                                                    ((8, 8), (24, 24)), ((5, 3), (10, 9))])
+def test_upsample_is_the_same_bilinear_enlargement_whatever_the_factor(
+    grid_shape: tuple[int, int], shape: tuple[int, int]
+) -> None:
+    # whole even factors (the sky of every square camera) take a broadcast path; the pixels,
+    # and so every frame's bytes, must be those of the general one, row by row
+    from send_test_images.exposure.synth.perlin import _interp_index
+
+    grid = np.random.default_rng(sum(shape)).random(grid_shape, dtype=np.float32)
+    across = upsample(grid, (grid_shape[0], shape[1]))  # no enlargement down the rows
+    padded = np.concatenate([across, across[-1:]], axis=0)
+    y0, wy = _interp_index(grid_shape[0], shape[0])
+    expected = np.stack([padded[row] + (padded[row + 1] - padded[row]) * weight
+                         for row, weight in zip(y0, wy, strict=True)])
+    assert np.array_equal(upsample(grid, shape), expected)
+
+
+@pytest.mark.parametrize("flux", [np.random.default_rng(4).random(4000), np.array([3.0, 1.0, 3.0, 2.0, 1.0, 3.0])],
+                         ids=["distinct", "ties"])
+def test_stars_are_ranked_brightest_first_in_draw_order_among_equals(flux: np.ndarray) -> None:
+    # the star order decides the order stamps are added, so the fast sort must give the stable one
+    from send_test_images.exposure.synth.stars import brightest_first
+
+    assert np.array_equal(brightest_first(flux), np.argsort(-flux, kind="stable"))
+
+
 def test_star_counts_follow_the_density_and_fluxes_a_power_law() -> None:
     def table(density: float) -> Table:
         return make_star_table((1000, 1000), np.random.default_rng(3), area_deg2=0.2,

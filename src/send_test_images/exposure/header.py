@@ -26,6 +26,7 @@ from send_test_images.exposure.framewcs import wcs_cards
 from send_test_images.exposure.measure import (
     MAD_TO_SIGMA,
     NOT_MEASURED,
+    Histogram,
     ImageStats,
     StarStats,
     image_statistics,
@@ -112,10 +113,12 @@ def make_header(spec: ExposureSpec, frame: Frame | FrameSketch, observation: Obs
     return fits.Header.fromstring(make_header_text(spec, frame, observation).decode("ascii"))
 
 
-def make_header_text(spec: ExposureSpec, frame: Frame | FrameSketch, observation: Observation) -> bytes:
+def make_header_text(spec: ExposureSpec, frame: Frame | FrameSketch, observation: Observation, *,
+                     measured: FrameMeasures | None = None) -> bytes:
     """The `.txt` of `make_header(spec, frame, observation)`, written directly (cards.py):
-    products uses this text for the `.txt` and the FITS cards, and parses it once for the rest."""
-    return header_block(header_card_images(spec, frame, observation)).encode("ascii")
+    products uses this text for the `.txt` and the FITS cards, and parses it once for the rest.
+    `measured` as in header_card_images."""
+    return header_block(header_card_images(spec, frame, observation, measured=measured)).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,11 @@ class FrameMeasures:
     predicted: bool = False  # from the recipe (a FrameSketch), not from pixels
 
 
-def measure_frame(spec: ExposureSpec, frame: Frame | FrameSketch) -> FrameMeasures:
+def measure_frame(spec: ExposureSpec, frame: Frame | FrameSketch, *,
+                  histogram: Histogram | None = None) -> FrameMeasures:
     """The pixel measurements `make_header` writes for `frame` (as its own cards measure them);
-    for a sketch, what they would be (predict.py)."""
+    for a sketch, what they would be (predict.py). `histogram`: the pixels' sample histogram,
+    when the caller has counted them already (measure.sample_histogram)."""
     if isinstance(frame, FrameSketch):
         stats = predict_image_statistics(frame, spec.camera)
         stars = predict_star_statistics(
@@ -142,7 +147,7 @@ def measure_frame(spec: ExposureSpec, frame: Frame | FrameSketch) -> FrameMeasur
             sky_sigma=MAD_TO_SIGMA * stats.mad,
         )
         return FrameMeasures(stats, stars, predicted=True)
-    stats = image_statistics(frame.pixels)
+    stats = image_statistics(frame.pixels, histogram)
     return FrameMeasures(stats, _star_stats(spec, frame, stats))
 
 

@@ -24,11 +24,13 @@ from astropy.wcs import WCS
 
 from send_test_images.exposure.binning import bin_header_text, bin_pixels, small_bin_factor
 from send_test_images.exposure.fitsfiles import EXTENSIONS, archive_fz_bytes, fits_bytes
-from send_test_images.exposure.header import make_header_text
+from send_test_images.exposure.header import make_header_text, measure_frame
+from send_test_images.exposure.measure import sample_histogram, statistics_step
 from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation
 from send_test_images.exposure.preview import (
     DEFAULT_QUALITY,
+    PREVIEW_STATS_STEP,
     jpeg_bytes,
     make_preview,
     make_thumbnail,
@@ -118,7 +120,11 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
     previews = "j" in spec.files or "t" in spec.files
     stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
     frame = make_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed, keep_expected=stacked)
-    text = make_header_text(spec, frame, observation)
+    # the header's statistics and the preview's stretch count the same pixels when both sample
+    # every second one (768² and smaller): counted once
+    step = statistics_step(frame.pixels.shape)
+    histogram = sample_histogram(frame.pixels, step) if step == PREVIEW_STATS_STEP and previews else None
+    text = make_header_text(spec, frame, observation, measured=measure_frame(spec, frame, histogram=histogram))
     products: list[Product] = []
     if "h" in spec.files:
         products.append(Product(name, text))
@@ -126,7 +132,8 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
         shown = running_stack(frame, spec.smartstack[1] + 1) if stacked and spec.smartstack else frame.pixels
         preset = spec.preset
         picture = make_preview(shown, spec.camera.small_size,
-                               height=preset.preview_height if preset else None)
+                               height=preset.preview_height if preset else None,
+                               histogram=histogram if shown is frame.pixels else None)
         if "j" in spec.files:
             quality = preset.jpeg_quality if preset else DEFAULT_QUALITY
             products.append(Product(name.with_(level=SMALL_LEVEL, ext="jpg"), jpeg_bytes(picture, quality)))

@@ -302,15 +302,19 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
     share is done once per star, in star order, as charge filling a trail depends on what
     the earlier trail left.
     """
-    height, width = signal.shape
+    width = signal.shape[1]
     well = np.float32(full_well)
-    tasks = []  # (star row, column), in star order
-    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-        r0, r1 = max(0, row - DEFAULT_BLEED_BOX), min(height, row + DEFAULT_BLEED_BOX + 1)
-        c0, c1 = max(0, col - DEFAULT_BLEED_BOX), min(width, col + DEFAULT_BLEED_BOX + 1)
-        over = np.flatnonzero((signal[r0:r1, c0:c1] > well).any(axis=0)) + c0
-        tasks.append(np.stack([np.full(over.size, row), over], axis=1))
-    pending = np.concatenate(tasks) if tasks else np.zeros((0, 2), dtype=np.intp)
+    # every star's columns with a pixel over full well within DEFAULT_BLEED_BOX of it, star by
+    # star, columns in order: from the frame's few over-full pixels, not a box cut per star
+    over = np.flatnonzero(signal.reshape(-1) > well)
+    over_rows, over_cols = np.divmod(over, width)
+    near = ((np.abs(over_rows[None, :] - rows[:, None]) <= DEFAULT_BLEED_BOX)
+            & (np.abs(over_cols[None, :] - cols[:, None]) <= DEFAULT_BLEED_BOX))
+    star, pixel = np.nonzero(near)
+    columns = np.zeros((rows.size, width), dtype=bool)
+    columns[star, over_cols[pixel]] = True
+    star, column = np.nonzero(columns)
+    pending = np.stack([rows[star], column], axis=1).astype(np.intp)
     bled = 0
     while pending.size:
         # a column whose earlier star took all its charge has nothing left to bleed
@@ -347,25 +351,28 @@ def _bleed_columns(signal: np.ndarray, well: np.float32, tasks: np.ndarray, valu
     signal[box[full], columns[full]] = well
     bottom = np.where(full, box, -1).max(axis=1)
     top = np.where(full, box, height).min(axis=1)
-    for start, step in ((bottom + 1, 1), (top - 1, -1)):
-        _spill_columns(signal, well, start, step, tasks[:, 1], excess / 2)
+    # down and up at once: each column's two trails lie on either side of its saturated run
+    down = np.ones(len(tasks), dtype=np.intp)
+    _spill_columns(signal, well, np.concatenate([bottom + 1, top - 1]), np.concatenate([down, -down]),
+                   np.concatenate([tasks[:, 1], tasks[:, 1]]), np.concatenate([excess, excess]) / 2)
 
 
-def _spill_columns(signal: np.ndarray, well: np.float32, start: np.ndarray, step: int, columns: np.ndarray,
-                   charge: np.ndarray) -> None:
-    """Fill each of `columns` from row `start` in direction `step` up to `well` until its
-    `charge` runs out (what would run off the sensor is lost); all columns at once, in a
-    window of rows that grows for the columns whose charge needs more."""
+def _spill_columns(signal: np.ndarray, well: np.float32, start: np.ndarray, step: np.ndarray,
+                   columns: np.ndarray, charge: np.ndarray) -> None:
+    """Fill each of `columns` from row `start` in its direction `step` (+1 or -1) up to `well`
+    until its `charge` runs out (what would run off the sensor is lost); all columns at once,
+    in a window of rows that grows for the columns whose charge needs more. The trails must
+    not share a pixel."""
     height, width = signal.shape
     flat = signal.reshape(-1)  # flat indices: a third of the cost of (row, column) pairs
     reach = min(height, SPILL_WINDOW)
     pending = charge > 0
     while pending.any():
-        start, columns, charge = start[pending], columns[pending], charge[pending]
+        start, step, columns, charge = start[pending], step[pending], columns[pending], charge[pending]
         ahead = np.arange(reach)
-        on_frame = np.clip(height - start if step > 0 else start + 1, 0, None)  # rows before the edge
+        on_frame = np.clip(np.where(step > 0, height - start, start + 1), 0, None)  # rows before the edge
         inside = ahead[None, :] < on_frame[:, None]
-        index = np.clip(start[:, None] + step * ahead[None, :], 0, height - 1) * width + columns[:, None]
+        index = np.clip(start[:, None] + step[:, None] * ahead[None, :], 0, height - 1) * width + columns[:, None]
         window = np.take(flat, index)
         room = np.maximum(well - window, np.float32(0)).astype(np.float64)
         room *= inside

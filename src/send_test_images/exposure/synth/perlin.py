@@ -7,6 +7,9 @@ evaluation plus one enlargement, instead of octaves x 16 million gradient lookup
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
 DEFAULT_CELLS = 4  # lattice cells across the frame in the coarsest octave
@@ -21,20 +24,16 @@ DEFAULT_BLOB_HIGH = 0.55  # perlin image: brightest blob, fraction of full well
 
 def perlin_noise(shape: tuple[int, int], cells: int, rng: np.random.Generator) -> np.ndarray:
     """One octave of float32 gradient noise in about [-1, 1] with `cells` lattice cells per axis."""
-    height, width = shape
     angles = rng.uniform(0.0, 2.0 * np.pi, size=(cells + 1, cells + 1))
-    grad_x = np.cos(angles).astype(np.float32)
-    grad_y = np.sin(angles).astype(np.float32)
-    y_cell, y_frac = _lattice(height, cells)
-    x_cell, x_frac = _lattice(width, cells)
-    iy, ix = y_cell[:, None], x_cell[None, :]
-    fy, fx = y_frac[:, None], x_frac[None, :]
+    grad_x = np.cos(angles).astype(np.float32).ravel()
+    grad_y = np.sin(angles).astype(np.float32).ravel()
+    lattice = _lattice_geometry(shape, cells)
 
     def corner(dy: int, dx: int) -> np.ndarray:
-        return (grad_x[iy + dy, ix + dx] * (fx - dx)
-                + grad_y[iy + dy, ix + dx] * (fy - dy))
+        index = lattice.corners[dy][dx]
+        return np.take(grad_x, index) * lattice.fx[dx] + np.take(grad_y, index) * lattice.fy[dy]
 
-    u, v = _fade(fx), _fade(fy)
+    u, v = lattice.u, lattice.v
     top_left, bottom_left = corner(0, 0), corner(1, 0)  # each used twice: computed once
     top = top_left + u * (corner(0, 1) - top_left)
     bottom = bottom_left + u * (corner(1, 1) - bottom_left)
@@ -79,6 +78,20 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     rows = np.concatenate([rows, rows[-1:]], axis=0)
     steps = rows[1:] - rows[:-1]
     out = np.empty(shape, dtype=np.float32)
+    coarse, factor = grid.shape[0], shape[0] // grid.shape[0]
+    half = factor // 2
+    if shape[0] == factor * coarse and factor == 2 * half and factor > 2:
+        # an even whole enlargement: between two coarse rows lie `factor` output rows, with
+        # the same weights for every pair, so the rows between all pairs are two broadcasts
+        # (element by element the loop's arithmetic, without its ~70 small steps); the half
+        # bands at either edge hold the edge row's values
+        middle = out[half : shape[0] - half].reshape(coarse - 1, factor, shape[1])
+        np.multiply(steps[: coarse - 1, None, :], wy[half : half + factor, None], out=middle)
+        middle += rows[: coarse - 1, None, :]
+        for part, row, weights in ((out[:half], 0, wy[:half]), (out[shape[0] - half :], coarse - 1, wy[-half:])):
+            np.multiply(steps[row], weights[:, None], out=part)
+            part += rows[row]
+        return out
     # output rows between the same two coarse rows are one broadcast each: two passes over the
     # frame, no gathered copies of the coarse rows (half the time of gathering them at 4096²)
     starts = np.flatnonzero(np.diff(y0)) + 1
@@ -100,6 +113,33 @@ def make_perlin_image(shape: tuple[int, int], rng: np.random.Generator,
     scale = (DEFAULT_BLOB_HIGH - DEFAULT_BLOB_LOW) * full_well / span
     blobs = (noise - np.float32(low)) * np.float32(scale) + np.float32(DEFAULT_BLOB_LOW * full_well)
     return upsample(blobs.astype(np.float32), shape)
+
+
+@dataclass(frozen=True)
+class _Lattice:
+    """Where a grid's points fall on an octave's lattice: the flat index of each point's four
+    corners ([dy][dx]), its offsets from them (fx[dx]: (1, width), fy[dy]: (height, 1)) and
+    the fade weights. The same for every frame of a shape: made once, read-only."""
+
+    corners: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    fx: tuple[np.ndarray, np.ndarray]
+    fy: tuple[np.ndarray, np.ndarray]
+    u: np.ndarray
+    v: np.ndarray
+
+
+@functools.lru_cache(maxsize=32)
+def _lattice_geometry(shape: tuple[int, int], cells: int) -> _Lattice:
+    height, width = shape
+    y_cell, y_frac = _lattice(height, cells)
+    x_cell, x_frac = _lattice(width, cells)
+    iy, ix = y_cell[:, None], x_cell[None, :]
+    fy, fx = y_frac[:, None], x_frac[None, :]
+    corners = tuple(tuple((iy + dy) * (cells + 1) + (ix + dx) for dx in (0, 1)) for dy in (0, 1))
+    lattice = _Lattice(corners=corners, fx=(fx - 0, fx - 1), fy=(fy - 0, fy - 1), u=_fade(fx), v=_fade(fy))
+    for array in (*corners[0], *corners[1], *lattice.fx, *lattice.fy, lattice.u, lattice.v):
+        array.flags.writeable = False
+    return lattice
 
 
 def _lattice(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:

@@ -73,8 +73,9 @@ def with_placed(table: Table, placed: PlacedStars, *, filter_name: str, exptime:
     x = np.concatenate([placed.x, np.asarray(table["x"], dtype=np.float64)])
     y = np.concatenate([placed.y, np.asarray(table["y"], dtype=np.float64)])
     flux = np.concatenate([flux, np.asarray(table["flux"], dtype=np.float64)])
-    order = np.argsort(-flux, kind="stable")
-    return Table([x[order], y[order], flux[order], ids[order]], names=("x", "y", "flux", "catalog_id"))
+    order = brightest_first(flux)
+    # fresh columns: astropy need not copy them (a third of a Table's cost)
+    return Table([x[order], y[order], flux[order], ids[order]], names=("x", "y", "flux", "catalog_id"), copy=False)
 
 
 def faint_limit(noise_floor: float, sigma: float, snr: float = DEFAULT_FAINT_SNR) -> float:
@@ -128,8 +129,19 @@ def make_star_table(
     height, width = shape
     x = rng.uniform(-0.5, width - 0.5, count)
     y = rng.uniform(-0.5, height - 0.5, count)
-    order = np.argsort(-flux, kind="stable")
-    return Table([x[order], y[order], flux[order]], names=("x", "y", "flux"))
+    order = brightest_first(flux)
+    return Table([x[order], y[order], flux[order]], names=("x", "y", "flux"), copy=False)
+
+
+def brightest_first(flux: np.ndarray) -> np.ndarray:
+    """`np.argsort(-flux, kind="stable")`, at the cost of numpy's default sort (a seventh of it
+    for a frame's ~4000 random fluxes): the two orders differ only among equal fluxes, which a
+    continuous draw practically never gives, and then the stable sort is used."""
+    order = np.argsort(-flux)
+    ranked = flux[order]
+    if np.any(ranked[1:] == ranked[:-1]):
+        return np.argsort(-flux, kind="stable")
+    return order
 
 
 def render_stars(
@@ -221,9 +233,10 @@ def make_truth(
         mag = ZEROPOINTS[filter_name] - 2.5 * np.log10(np.maximum(flux, 1e-30) / exptime)
     top = peak + background * gain_response + camera.bias_level
     ids = table["catalog_id"] if "catalog_id" in table.colnames else np.full(flux.size, "")
+    # copies of the input's columns only, not of every new one (astropy copies all by default)
     return Table(
-        [x, y, flux, mag, peak, snr, top >= camera.saturation, np.asarray(ids, dtype=str)],
-        names=TRUTH_COLUMNS,
+        [x.copy(), y.copy(), flux.copy(), mag, peak, snr, top >= camera.saturation, np.array(ids, dtype=str)],
+        names=TRUTH_COLUMNS, copy=False,
     )
 
 
