@@ -364,7 +364,7 @@ def test_every_upload_thread_shares_one_verifying_tls_context() -> None:
     contexts = []
 
     def remember() -> None:
-        contexts.append(client._http._transport._pool._ssl_context)
+        contexts.append(client._http._pool._ssl_context)
 
     threads = [threading.Thread(target=remember) for _ in range(3)]
     for thread in threads:
