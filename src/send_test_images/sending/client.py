@@ -9,8 +9,10 @@ Two layers, protocol page §1 and §4:
   again when trying again can help (timeouts, dropped connections, 5xx, S3 `SlowDown`, an
   expired policy), with capped exponential backoff and jitter; never for other 4xx answers.
 
-Both are safe to share between threads: each thread that sends gets an httpx.Client of its own
-(see `PhotonRanchClient`), and the only other shared state is the backoff's random generator.
+Both are safe to share between threads: each thread that sends gets an httpx transport (a
+connection pool, kept alive) of its own, and requests go to it directly, not through an
+httpx.Client (see `PhotonRanchClient`); the only other shared state is the backoff's random
+generator.
 
 Every request also has a deadline for the whole of it (`request_deadline`). httpx's timeouts
 are per read and per write, so a server that drips a byte a second never trips them: one held
