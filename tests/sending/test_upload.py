@@ -20,7 +20,14 @@ import httpx
 import pytest
 
 from send_test_images.errors import ApiError, StorageError, UploadError
-from send_test_images.sending.client import USER_AGENT, WRITE_SIZE, PhotonRanchClient, Uploader, backoff_delay
+from send_test_images.sending.client import (
+    USER_AGENT,
+    WRITE_SIZE,
+    PhotonRanchClient,
+    Uploader,
+    _shared_tls_context,
+    backoff_delay,
+)
 
 from loopback_server import (
     BAD_DIRECTORY,
@@ -379,12 +386,13 @@ def test_a_site_with_no_images_has_no_highest_number(
 
 
 def test_every_upload_thread_shares_one_verifying_tls_context() -> None:
-    """Loading the CA bundle once per thread was start-up a run paid for even over plain http."""
-    client = PhotonRanchClient("http://127.0.0.1:9")
+    """Loading the CA bundle once per thread was start-up a run paid for; the threads start together."""
+    _shared_tls_context.cache_clear()
+    client = PhotonRanchClient("https://127.0.0.1:9")
     contexts = []
 
     def remember() -> None:
-        contexts.append(client._http._pool._ssl_context)
+        contexts.append(client._http("https")._pool._ssl_context)
 
     threads = [threading.Thread(target=remember) for _ in range(3)]
     for thread in threads:
@@ -394,3 +402,17 @@ def test_every_upload_thread_shares_one_verifying_tls_context() -> None:
     client.close()
     assert len(contexts) == 3 and all(c is contexts[0] for c in contexts)
     assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname
+
+
+def test_a_run_over_plain_http_never_loads_the_ca_bundle(server: LoopbackServer) -> None:
+    """~20 ms of every local run's start-up went on trust roots no plain-http request uses."""
+    _shared_tls_context.cache_clear()
+    with Uploader(server.url, timeout=FAST_TIMEOUT) as up:
+        result = up.send(b"abc", NAME)  # a presign from the API, then the POST to S3: both plain http
+        plain = up.client._http("http")._pool._ssl_context
+    assert server.objects[result.key].value == b"abc"
+    assert _shared_tls_context.cache_info().currsize == 0
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname  # if ever used, it fails closed
+    assert plain.cert_store_stats()["x509_ca"] == 0
+
+

@@ -93,6 +93,9 @@ RETRYABLE_S3_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError", "
 
 USER_AGENT = f"send-test-images/{__version__}"
 
+PLAIN_HTTP = "http"
+"""The one scheme that needs no TLS context (`PhotonRanchClient._http`)."""
+
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 
 
@@ -141,15 +144,23 @@ class PhotonRanchClient:
         self._transports: list[httpx.BaseTransport] = [transport] if transport is not None else []
         self._transports_lock = threading.Lock()
 
-    @property
-    def _http(self) -> httpx.BaseTransport:
-        """This thread's transport, made on first use; its connections keep `_deadline`."""
-        transport: httpx.BaseTransport | None = self._transport or getattr(self._local, "transport", None)
+    def _http(self, scheme: str) -> httpx.BaseTransport:
+        """This thread's transport for `scheme`, made on first use; its connections keep `_deadline`.
+
+        Plain http and https get transports of their own, so a run that never meets https (any
+        local site) never loads the CA bundle for a verifying TLS context (~20 ms of CPU).
+        """
+        if self._transport is not None:
+            return self._transport
+        transports: dict[str, httpx.BaseTransport] | None = getattr(self._local, "transports", None)
+        if transports is None:
+            transports = self._local.transports = {}
+        transport = transports.get(scheme)
         if transport is None:
-            transport = _deadline_transport()
+            transport = _deadline_transport(tls=scheme != PLAIN_HTTP)
             with self._transports_lock:
                 self._transports.append(transport)
-            self._local.transport = transport
+            transports[scheme] = transport
         return transport
 
     def _request(self, method: str, url: str, *, timeouts: dict[str, float | None] | None = None,
@@ -164,7 +175,7 @@ class PhotonRanchClient:
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         """Send on this thread's connection and read the whole answer (they are small)."""
-        response = self._http.handle_request(request)
+        response = self._http(request.url.scheme).handle_request(request)
         try:
             response.read()
         finally:
@@ -450,25 +461,42 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-@functools.cache
+_TLS_CONTEXT_LOCK = threading.Lock()
+"""Upload threads meet their first https URL together; `functools.cache` alone would let each
+load the CA bundle at once."""
+
+
 def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process, shared by every thread's transport.
+    with _TLS_CONTEXT_LOCK:
+        return _shared_tls_context()
+
+
+@functools.cache
+def _shared_tls_context() -> ssl.SSLContext:
+    """One TLS context per process, shared by every thread's https transport.
 
     httpx builds a context for each transport by default, loading certifi's whole CA bundle
     (~20 ms of CPU) each time: eight upload threads paid 0.2 s of a run's start-up for it, even
-    against a plain-http site. An SSLContext is safe to share between client connections; this
-    one is exactly what httpx would make for each (`httpx.create_ssl_context()`, verifying).
+    against a plain-http site (which now never loads it at all). An SSLContext is safe to share
+    between client connections; this one is exactly what httpx would make for each
+    (`httpx.create_ssl_context()`, verifying).
     """
     return httpx.create_ssl_context()
 
 
-def _deadline_transport() -> httpx.HTTPTransport:
+def _no_tls_context() -> ssl.SSLContext:
+    """The context of a transport that only ever carries plain http: it makes no TLS connection,
+    and if it ever did it would verify against an empty trust store, failing closed, never open."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _deadline_transport(*, tls: bool = True) -> httpx.HTTPTransport:
     """httpx's own transport, its connections made by `_DeadlineBackend`.
 
     httpx offers no way in for a network backend, so this sets the attribute its connection pool
     reads (httpcore 1.x); a test sends to a dripping server, so a change there cannot go unseen.
     """
-    transport = httpx.HTTPTransport(verify=_tls_context())
+    transport = httpx.HTTPTransport(verify=_tls_context() if tls else _no_tls_context())
     pool = transport._pool
     pool._network_backend = _DeadlineBackend(pool._network_backend)
     return transport
