@@ -30,7 +30,6 @@ from send_test_images.exposure.naming import FileName
 from send_test_images.exposure.observation import Observation
 from send_test_images.exposure.preview import (
     DEFAULT_QUALITY,
-    PREVIEW_STATS_STEP,
     jpeg_bytes,
     make_preview,
     make_thumbnail,
@@ -121,9 +120,8 @@ def make_exposure(spec: ExposureSpec) -> Exposure:
     stacked = spec.smartstack is not None and spec.smartstack[1] > 0 and previews
     frame = make_frame(spec.frame, spec.camera, seed=spec.seed, placed=placed, keep_expected=stacked)
     # the header's statistics and the preview's stretch count the same pixels when both sample
-    # every second one (768² and smaller): counted once
-    step = statistics_step(frame.pixels.shape)
-    histogram = sample_histogram(frame.pixels, step) if step == PREVIEW_STATS_STEP and previews else None
+    # every second one (768² and smaller): counted once here; each uses it only at its own step
+    histogram = sample_histogram(frame.pixels, statistics_step(frame.pixels.shape))
     text = make_header_text(spec, frame, observation, measured=measure_frame(spec, frame, histogram=histogram))
     products: list[Product] = []
     if "h" in spec.files:
