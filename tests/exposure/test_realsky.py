@@ -24,7 +24,7 @@ from send_test_images.exposure.framewcs import frame_wcs, wcs_cards
 from send_test_images.exposure.observation import radec_to_altaz
 from send_test_images.exposure.products import make_exposure
 from send_test_images.exposure.profiles import get_camera, get_site
-from send_test_images.exposure.sky import catalogue
+from send_test_images.exposure.sky import catalogue, pointings
 from send_test_images.exposure.sky.colours import filter_magnitude
 from send_test_images.exposure.sky.field import catalogue_limit, count_in_frame
 from send_test_images.exposure.sky.pointings import MIN_SOLVE_STARS, make_pointing
@@ -153,6 +153,23 @@ def test_small_frames_solve_at_every_hour_even_when_none_of_their_targets_is_up(
             counts.append(count_in_frame(profile.width, profile.height, profile.pixel_scale, pointing.ra, pointing.dec))
     assert blank > 0  # the day includes hours when no target is up
     assert min(counts) >= MIN_SOLVE_STARS, counts
+
+
+def test_rich_fields_of_a_frame_hardly_larger_than_the_pointing_scatter_fit_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make --size 320x200 --pixel-scale 0.9` when no target is up: the sky's cells the size of
+    its field less the scatter are a pixel wide, and a count for each would take 93 GB."""
+    tiny = pointings.rich_fields.__wrapped__(pointings.FieldRule(320, 200, 0.9))
+    assert len(tiny.ra) == len(tiny.dec)
+    # counting only the occupied cells finds the very fields a count per cell does
+    sq768 = get_camera("sq768")
+    rule = pointings.FieldRule(sq768.width, sq768.height, sq768.pixel_scale)
+    every_cell = pointings.rich_fields.__wrapped__(rule)
+    monkeypatch.setattr(pointings, "MAX_COUNTED_CELLS", 0)
+    occupied_only = pointings.rich_fields.__wrapped__(rule)
+    assert len(every_cell.ra) > 1000
+    assert np.array_equal(every_cell.ra, occupied_only.ra) and np.array_equal(every_cell.dec, occupied_only.dec)
 
 
 def test_the_field_query_finds_exactly_the_stars_within_the_radius() -> None:

@@ -45,6 +45,10 @@ FEWEST_TARGETS = 6
 ARCSEC_PER_DEGREE = 3600.0
 POLAR_CAP_CELLS = 1
 """Dec bands at each pole left out of `rich_fields`: a band that rings the pole is no field."""
+MAX_COUNTED_CELLS = 4_000_000
+"""Up to this many sky cells, `rich_fields` keeps a count for each (32 MB at most); beyond, it
+counts only the cells that hold a star. A frame's cells are its field less the pointing
+scatter, which for a frame a few arcminutes across is a pixel: 10^12 cells over the sky."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,12 @@ def rich_fields(rule: FieldRule) -> SkyFields:
     stars = catalogue.load().stars
     band = np.minimum(((stars.dec + 90.0) / band_height).astype(np.int64), bands - 1)
     step = np.minimum((stars.ra / 360.0 * steps[band]).astype(np.int64), steps[band] - 1)
-    counts = np.bincount(first[band] + step, minlength=int(steps.sum()))
-    rich = np.flatnonzero(counts >= MIN_SOLVE_STARS)
+    cell, cells = first[band] + step, int(steps.sum())
+    if cells <= MAX_COUNTED_CELLS:  # a count for every cell: one pass, no sort
+        rich = np.flatnonzero(np.bincount(cell, minlength=cells) >= MIN_SOLVE_STARS)
+    else:  # cells far smaller than a field that solves (a frame not much larger than the scatter)
+        occupied, counts = np.unique(cell, return_counts=True)
+        rich = occupied[counts >= MIN_SOLVE_STARS]
     rich_band = np.searchsorted(first, rich, side="right") - 1
     off_cap = (rich_band >= POLAR_CAP_CELLS) & (rich_band < bands - POLAR_CAP_CELLS)
     rich, rich_band = rich[off_cap], rich_band[off_cap]
