@@ -188,3 +188,38 @@ def test_a_10_jpg_row_is_committed_before_its_thumbnail_is_made(s3: RecordingS3,
     finally:
         s3.on_read = None
         db.close()
+
+
+STOPPER_START_S = 0.5
+"""Time given to a thread calling `stop()` to raise the flag (it then waits for the worker)."""
+
+
+def test_stop_ends_ingestion_after_the_file_at_hand(s3: RecordingS3, tmp_path: Path) -> None:
+    """Files taken together are not all ingested before a stop is heard; the rest wait for the
+    next start (its reconcile lists the bucket)."""
+    bases = [f"bat-sq768-20261130-0000002{n}" for n in range(4)]
+    events = [_store(s3, f"data/{base}-EX10.jpg", make_jpg()) for base in bases]
+    db = SiteDB(tmp_path / "site.sqlite3")
+    ingestor = Ingestor(db, s3.boto, s3)  # type: ignore[attr-defined]
+    stopper = threading.Thread(target=ingestor.stop)
+
+    def stop_once(key: str) -> None:
+        if not stopper.is_alive() and s3.on_read is not None:
+            s3.on_read = None
+            stopper.start()
+            stopper.join(STOPPER_START_S)
+
+    s3.on_read = stop_once
+    try:
+        for landed in events:
+            ingestor.submit(landed)
+        ingestor.start()
+        waited = time.monotonic()
+        while stopper.ident is None and time.monotonic() - waited < IDLE_WAIT_S:  # not started yet
+            time.sleep(0.01)
+        stopper.join(IDLE_WAIT_S)
+        assert not stopper.is_alive()
+        assert [db.image(base, "data") is not None for base in bases] == [True, False, False, False]
+    finally:
+        s3.on_read = None
+        db.close()

@@ -201,7 +201,8 @@ class Ingestor:
 
     def _work(self) -> None:
         """Take what has arrived, headers first, and ingest it in batches of `BATCH_FILES`
-        sharing one database transaction each (`SiteDB.batch`)."""
+        sharing one database transaction each (`SiteDB.batch`). `stop` ends it after the file
+        at hand, as before: what is left is ingested after the next start's reconcile."""
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._queue or self._stopping)
@@ -209,10 +210,14 @@ class Ingestor:
                     return
                 arrived, self._queue = headers_first(self._queue), []
             for start in range(0, len(arrived), BATCH_FILES):
+                if self._stopping:
+                    return
                 batch = arrived[start : start + BATCH_FILES]
                 try:
                     with self.db.batch():
                         for event in batch:
+                            if self._stopping:
+                                break
                             self._ingest_logged(event)
                 except Exception:  # the commit failed (a full disk): those files' rows are lost
                     log.exception("could not record the ingestion of %d file(s)", len(batch))
