@@ -18,7 +18,10 @@ import boto3
 import botocore.auth
 import botocore.signers
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from send_test_images.errors import LocalSiteError
 from send_test_images.localsite import LocalSite
@@ -140,6 +143,31 @@ def test_a_dropped_connection_is_tried_again(flaky_server: tuple[str, list[bytes
     assert len(served) == 2
     assert served[1].startswith(f"GET /{DEFAULT_BUCKET}/data/x.txt HTTP/1.1".encode())
     assert b"Authorization: AWS4-HMAC-SHA256 Credential=" in served[1]
+
+
+def _authorization(request: bytes) -> bytes:
+    return next(line for line in request.split(b"\r\n") if line.startswith(b"Authorization: "))
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_a_get_or_put_carries_the_signature_botocore_makes_from_the_url_alone(
+    flaky_server: tuple[str, list[bytes]], monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The Host header is handed to botocore rather than worked out by it: the same signature."""
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *_, **__: MOMENT)
+    url, served = flaky_server
+    with DirectS3(url, DEFAULT_BUCKET, ACCESS_KEY, SECRET_KEY, DEFAULT_REGION) as direct:
+        if method == "GET":
+            direct.get("data/a b.txt")
+        else:
+            direct.put("data/a b.txt", b"body", "text/plain")
+    unaided = AWSRequest(
+        method=method, url=f"{url}/{DEFAULT_BUCKET}/data/a%20b.txt", data=b"body" if method == "PUT" else b"",
+        headers={"Content-Type": "text/plain"} if method == "PUT" else {},
+    )
+    S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", DEFAULT_REGION).add_auth(unaided)
+    assert _authorization(served[1]) == f"Authorization: {unaided.headers['Authorization']}".encode()
+    assert served[1].count(b"Host: ") == 1
 
 
 def test_nothing_listening_is_one_clear_error() -> None:
