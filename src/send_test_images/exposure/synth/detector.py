@@ -328,6 +328,8 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
         values, box, inside = _box_values(signal, pending)
         full = inside & (values > well)
         bleeds = full.any(axis=1)
+        if not bleeds.any():  # the stars before took it all: nothing is left to spill
+            break
         pending, values, box, full = pending[bleeds], values[bleeds], box[bleeds], full[bleeds]
         _, first = np.unique(pending[:, 1], return_index=True)
         batch = np.zeros(len(pending), dtype=bool)
