@@ -13,8 +13,8 @@ from send_test_images.exposure.synth import make_star_table
 from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, read_out, standard_normal
 from send_test_images.exposure.synth.frames import _expose
 from send_test_images.exposure.synth.perlin import enlargement, fractal_noise, upsample
-from send_test_images.exposure.synth.sky import make_sky, sky_grid
 from send_test_images.exposure.synth.psf import PSF_COMPONENTS, core_sigma, erf
+from send_test_images.exposure.synth.sky import make_sky, sky_grid
 from send_test_images.exposure.synth.stars import render_stars
 
 
@@ -180,6 +180,20 @@ def test_read_out_draws_the_noise_of_version_3_in_fewer_passes() -> None:
     after = read_out(signal.copy(), camera, fixed_pattern(camera), np.random.default_rng(9), exptime=60.0)
     moved = before.astype(np.int32) - after
     assert np.abs(moved).max() <= 1 and np.count_nonzero(moved) < 1e-3 * moved.size
+
+
+def test_the_gaussian_table_is_the_bisection_of_every_quantile() -> None:
+    # only the lower half is bisected now, the upper half mirrored: the deviates (and so every
+    # frame's noise) must be exactly those of bisecting all 65536 quantiles
+    from send_test_images.exposure.synth.detector import NORMAL_TABLE_SIZE, _normal_table
+
+    p = (np.arange(NORMAL_TABLE_SIZE) + 0.5) / NORMAL_TABLE_SIZE
+    low, high = np.full(p.shape, -8.0), np.full(p.shape, 8.0)
+    for _ in range(32):
+        mid = 0.5 * (low + high)
+        below = 0.5 * (1.0 + erf(mid / np.sqrt(2.0))) < p
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    assert np.array_equal(_normal_table(), (0.5 * (low + high)).astype(np.float32))
 
 
 def test_gaussian_deviates_written_into_a_buffer_are_the_same() -> None:

@@ -176,8 +176,13 @@ def standard_normal(rng: np.random.Generator, shape: tuple[int, ...], *, out: np
 
 @functools.lru_cache(maxsize=1)
 def _normal_table() -> np.ndarray:
-    """Quantiles of N(0, 1) at the centres of NORMAL_TABLE_SIZE equal-probability bins."""
-    p = (np.arange(NORMAL_TABLE_SIZE) + 0.5) / NORMAL_TABLE_SIZE
+    """Quantiles of N(0, 1) at the centres of NORMAL_TABLE_SIZE equal-probability bins.
+
+    Only the lower half is bisected and the upper half is its mirror image: bisecting all of
+    them gives exactly that (erf is odd and the bins are symmetric; a test holds the two
+    equal), in half the time, which every process pays once (43 -> 21 ms).
+    """
+    p = (np.arange(NORMAL_TABLE_SIZE // 2) + 0.5) / NORMAL_TABLE_SIZE
     # bisection on the CDF, all quantiles at once (erf from psf.py is good to 1.5e-7)
     low = np.full(p.shape, -NORMAL_TABLE_REACH)
     high = np.full(p.shape, NORMAL_TABLE_REACH)
@@ -186,7 +191,8 @@ def _normal_table() -> np.ndarray:
         below = 0.5 * (1.0 + erf(mid / np.sqrt(2.0))) < p
         low = np.where(below, mid, low)
         high = np.where(below, high, mid)
-    table = (0.5 * (low + high)).astype(np.float32)
+    lower = (0.5 * (low + high)).astype(np.float32)
+    table = np.concatenate([lower, -lower[::-1]])
     table.flags.writeable = False
     return table
 
