@@ -117,8 +117,8 @@ def _expose(signal: np.ndarray, sky: Enlargement | None, response: np.ndarray, f
     `full_well`, where add_bleed starts.
 
     Each band's sky is drawn into a buffer still in the CPU cache and the band is added,
-    scaled and searched while it is there: drawing the whole sky first, adding the stars to
-    it and scaling it in a second pass cost ~1.7 ms at 768² against ~0.6 ms.
+    scaled and searched while it is there: enlarging the whole sky first (even from C-ordered
+    rows), then scaling and searching the whole frame cost 0.94 ms at 768² against 0.72 ms.
     """
     height, width = signal.shape
     rows = max(1, detector.DEFAULT_BLOCK_PIXELS // width)
