@@ -10,9 +10,11 @@ from astropy.table import Table
 
 from send_test_images.exposure.profiles import get_camera
 from send_test_images.exposure.synth import make_star_table
-from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, standard_normal
-from send_test_images.exposure.synth.perlin import fractal_noise, upsample
+from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, read_out, standard_normal
+from send_test_images.exposure.synth.frames import _expose
+from send_test_images.exposure.synth.perlin import enlargement, fractal_noise, upsample
 from send_test_images.exposure.synth.psf import PSF_COMPONENTS, core_sigma, erf
+from send_test_images.exposure.synth.sky import make_sky, sky_grid
 from send_test_images.exposure.synth.stars import render_stars
 
 
@@ -119,6 +121,85 @@ def test_upsample_is_the_same_bilinear_enlargement_whatever_the_factor(
     expected = np.stack([padded[row] + (padded[row + 1] - padded[row]) * weight
                          for row, weight in zip(y0, wy, strict=True)])
     assert np.array_equal(upsample(grid, shape), expected)
+
+
+@pytest.mark.parametrize(("grid_shape", "shape", "band"), [((64, 64), (768, 768), 170), ((4, 5), (48, 20), 7),
+                                                            ((64, 64), (1000, 1000), 131), ((5, 3), (10, 9), 1)])
+def test_an_enlargement_drawn_band_by_band_is_the_whole_one(
+    grid_shape: tuple[int, int], shape: tuple[int, int], band: int
+) -> None:
+    # a frame adds its sky a band of rows at a time: every band must hold upsample's values
+    grid = np.random.default_rng(sum(shape)).random(grid_shape, dtype=np.float32)
+    plan = enlargement(grid, shape)
+    out = np.empty(shape, dtype=np.float32)
+    for top in range(0, shape[0], band):
+        plan.band(top, out[top : top + band])
+    assert np.array_equal(out, upsample(grid, shape))
+
+
+def test_sky_and_stars_through_the_response_band_by_band_are_those_drawn_whole() -> None:
+    # version 4 adds the sky to the stars (version 3: the stars to the sky), band by band: the
+    # same electrons to float32 rounding, and the pixels over full well are all found
+    shape, level, well = (700, 768), 800.0, 50_000.0
+    stars = np.zeros(shape, dtype=np.float32)
+    table = Table({"x": [100.2, 400.7, 767.0, 30.0], "y": [50.5, 350.1, 699.0, 600.0],
+                   "flux": [2e6, 3e4, 5e5, 900.0]})
+    render_stars(stars, table, 1.5)
+    response = fixed_pattern(get_camera("sq1k", width=shape[1], height=shape[0])).response
+    whole = (make_sky(shape, level, np.random.default_rng(3), clouds=0.3) + stars) * response
+    signal = stars.copy()
+    over = _expose(signal, enlargement(sky_grid(shape, level, np.random.default_rng(3), clouds=0.3), shape),
+                   response, well)
+    assert np.allclose(signal, whole, rtol=1e-6, atol=0)
+    assert over.size > 0 and np.array_equal(over, np.flatnonzero(signal > np.float32(well)))
+
+
+def _read_out_version_3(signal: np.ndarray, camera_name: str, rng: np.random.Generator, exptime: float) -> np.ndarray:
+    """read_out as SYNTH_VERSION 3 wrote it, one pass per step, the frame at once."""
+    camera = get_camera(camera_name)
+    pattern = fixed_pattern(camera)
+    signal = signal + np.float32(camera.dark_current * exptime)
+    drift = rng.normal(0.0, 2.0)
+    offsets = pattern.bias_columns * np.float32(camera.read_noise / camera.gain) + np.float32(
+        camera.bias_level + drift + 0.5)
+    rows = max(1, (1 << 17) // camera.width)
+    noise = np.concatenate([standard_normal(rng, signal[top : top + rows].shape)
+                            for top in range(0, camera.height, rows)])
+    sigma = np.sqrt(np.maximum(signal, np.float32(0)) + np.float32(camera.read_noise**2)) * noise
+    adu = (signal + sigma) * np.float32(1.0 / camera.gain) + offsets
+    adu[pattern.bad_column_start:, pattern.bad_column] += np.float32(3.0)
+    return np.clip(adu, 0, camera.saturation).astype(np.uint16)
+
+
+def test_read_out_draws_the_noise_of_version_3_in_fewer_passes() -> None:
+    # same generator, same deviates, the same arithmetic regrouped: a pixel may move by one
+    # ADU where its value sat on a rounding edge, and only a handful of them do
+    camera = get_camera("sq768")
+    signal = np.random.default_rng(1).uniform(0, camera.full_well, (camera.height, camera.width)).astype(np.float32)
+    before = _read_out_version_3(signal, "sq768", np.random.default_rng(9), 60.0)
+    after = read_out(signal.copy(), camera, fixed_pattern(camera), np.random.default_rng(9), exptime=60.0)
+    moved = before.astype(np.int32) - after
+    assert np.abs(moved).max() <= 1 and np.count_nonzero(moved) < 1e-3 * moved.size
+
+
+def test_the_gaussian_table_is_the_bisection_of_every_quantile() -> None:
+    # only the lower half is bisected now, the upper half mirrored: the deviates (and so every
+    # frame's noise) must be exactly those of bisecting all 65536 quantiles
+    from send_test_images.exposure.synth.detector import NORMAL_TABLE_SIZE, _normal_table
+
+    p = (np.arange(NORMAL_TABLE_SIZE) + 0.5) / NORMAL_TABLE_SIZE
+    low, high = np.full(p.shape, -8.0), np.full(p.shape, 8.0)
+    for _ in range(32):
+        mid = 0.5 * (low + high)
+        below = 0.5 * (1.0 + erf(mid / np.sqrt(2.0))) < p
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    assert np.array_equal(_normal_table(), (0.5 * (low + high)).astype(np.float32))
+
+
+def test_gaussian_deviates_written_into_a_buffer_are_the_same() -> None:
+    out = np.empty((300, 200), dtype=np.float32)
+    into = standard_normal(np.random.default_rng(4), (300, 200), out=out)
+    assert into is out and np.array_equal(out, standard_normal(np.random.default_rng(4), (300, 200)))
 
 
 @pytest.mark.parametrize("flux", [np.random.default_rng(4).random(4000), np.array([3.0, 1.0, 3.0, 2.0, 1.0, 3.0])],

@@ -160,22 +160,29 @@ def _soft_step(x: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + x / DEFAULT_DUST_EDGE, 0.0, 1.0)
 
 
-def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+def standard_normal(rng: np.random.Generator, shape: tuple[int, ...], *, out: np.ndarray | None = None) -> np.ndarray:
     """Float32 N(0, 1) deviates from a 65536-entry quantile table, four times faster than
     `rng.standard_normal`: 16-bit uniform integers pick the quantiles. Tails are cut at
     4.3 sigma, which no pixel statistic of a frame can tell apart from a true Gaussian.
+    `out` (float32, `shape`) receives them when given: read_out reuses one buffer per block.
     """
     count = int(np.prod(shape))
     # the generator's raw 64-bit words, four 16-bit indices each: half the cost of
     # rng.integers(0, 65536, dtype=uint16), with the same uniform distribution
     raw = rng.bit_generator.random_raw(-(-count // 4)).view(np.uint16)
-    return np.take(_normal_table(), raw[:count].reshape(shape))
+    # mode "clip" (every index is in range anyway): with the default, take buffers `out`
+    return np.take(_normal_table(), raw[:count].reshape(shape), out=out, mode="clip")
 
 
 @functools.lru_cache(maxsize=1)
 def _normal_table() -> np.ndarray:
-    """Quantiles of N(0, 1) at the centres of NORMAL_TABLE_SIZE equal-probability bins."""
-    p = (np.arange(NORMAL_TABLE_SIZE) + 0.5) / NORMAL_TABLE_SIZE
+    """Quantiles of N(0, 1) at the centres of NORMAL_TABLE_SIZE equal-probability bins.
+
+    Only the lower half is bisected and the upper half is its mirror image: bisecting all of
+    them gives exactly that (erf is odd and the bins are symmetric; a test holds the two
+    equal), in half the time, which every process pays once (43 -> 21 ms).
+    """
+    p = (np.arange(NORMAL_TABLE_SIZE // 2) + 0.5) / NORMAL_TABLE_SIZE
     # bisection on the CDF, all quantiles at once (erf from psf.py is good to 1.5e-7)
     low = np.full(p.shape, -NORMAL_TABLE_REACH)
     high = np.full(p.shape, NORMAL_TABLE_REACH)
@@ -184,7 +191,8 @@ def _normal_table() -> np.ndarray:
         below = 0.5 * (1.0 + erf(mid / np.sqrt(2.0))) < p
         low = np.where(below, mid, low)
         high = np.where(below, high, mid)
-    table = (0.5 * (low + high)).astype(np.float32)
+    lower = (0.5 * (low + high)).astype(np.float32)
+    table = np.concatenate([lower, -lower[::-1]])
     table.flags.writeable = False
     return table
 
@@ -218,33 +226,35 @@ def read_out(
     dark = np.float32(camera.dark_current * max(exptime, 0.0))
     read_variance = np.float32(camera.read_noise**2)
     drift = rng.normal(0.0, DEFAULT_BIAS_DRIFT)
-    # + 0.5 here and truncation at the end round to nearest without another pass
-    column_scale = np.float32(camera.read_noise / camera.gain)
-    offsets = pattern.bias_columns * column_scale + np.float32(camera.bias_level + drift + 0.5)
-    bad_offset = np.float32(DEFAULT_BAD_COLUMN_OFFSET)
     inverse_gain = np.float32(1.0 / camera.gain)
+    # + 0.5 here and truncation at the end round to nearest without another pass; the dark
+    # current's mean comes in with the offsets (its noise with the shot noise below)
+    column_scale = np.float32(camera.read_noise / camera.gain)
+    offsets = pattern.bias_columns * column_scale + np.float32(camera.bias_level + drift + 0.5) + dark * inverse_gain
+    bad_offset = np.float32(DEFAULT_BAD_COLUMN_OFFSET)
     pixels = np.empty((height, width), dtype=np.uint16)
     rows = max(1, DEFAULT_BLOCK_PIXELS // width)
     sigma_buffer = np.empty((rows, width), dtype=np.float32)
+    normal_buffer = np.empty((rows, width), dtype=np.float32)
     for top in range(0, height, rows):
         block = signal[top:top + rows]
         sigma = sigma_buffer[: block.shape[0]]
-        block += dark
         if expected is not None:
             mean = expected[top:top + rows]
             np.multiply(block, inverse_gain, out=mean)
             mean += offsets - np.float32(0.5)
             mean[max(0, pattern.bad_column_start - top):, pattern.bad_column] += bad_offset
-        np.maximum(block, np.float32(0), out=sigma)
-        sigma += read_variance
+        # variance: shot noise of the signal and the dark current, and the read noise
+        np.add(block, dark + read_variance, out=sigma)
+        np.maximum(sigma, read_variance, out=sigma)
         np.sqrt(sigma, out=sigma)
-        sigma *= standard_normal(rng, block.shape)
+        sigma *= standard_normal(rng, block.shape, out=normal_buffer[: block.shape[0]])
         block += sigma
         block *= inverse_gain
         block += offsets
         block[max(0, pattern.bad_column_start - top):, pattern.bad_column] += bad_offset
-        np.clip(block, 0, camera.saturation, out=block)
-        np.copyto(pixels[top:top + rows], block, casting="unsafe")
+        # clipped straight into the uint16 frame: the same truncation as a copy, one pass less
+        np.clip(block, 0, camera.saturation, out=pixels[top:top + rows], casting="unsafe")
     return pixels
 
 
@@ -289,7 +299,8 @@ def add_satellite(signal: np.ndarray, rng: np.random.Generator, sigma: float) ->
 DEFAULT_BLEED_BOX = 40  # pixels either side of a saturated star searched for charge above full well
 
 
-def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.ndarray) -> int:
+def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.ndarray, *,
+              over: np.ndarray | None = None) -> int:
     """Charge above full well spills up and down its column, as it does in a real sensor.
 
     For each saturated star (centre `rows`, `cols`), every column of its core loses what it
@@ -300,13 +311,15 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
     All the bleeding columns are worked on at once (a frame has ~100 of them, and a Python
     loop per column and direction was a tenth of a 768² frame); a column that two stars
     share is done once per star, in star order, as charge filling a trail depends on what
-    the earlier trail left.
+    the earlier trail left. `over`, when the caller has them, are the flat indices of the
+    pixels over full well, in order (frames.py finds them while the pixels are in the cache).
     """
     width = signal.shape[1]
     well = np.float32(full_well)
     # every star's columns with a pixel over full well within DEFAULT_BLEED_BOX of it, star by
     # star, columns in order: from the frame's few over-full pixels, not a box cut per star
-    over = np.flatnonzero(signal.reshape(-1) > well)
+    if over is None:
+        over = np.flatnonzero(signal.reshape(-1) > well)
     over_rows, over_cols = np.divmod(over, width)
     near = ((np.abs(over_rows[None, :] - rows[:, None]) <= DEFAULT_BLEED_BOX)
             & (np.abs(over_cols[None, :] - cols[:, None]) <= DEFAULT_BLEED_BOX))
@@ -321,6 +334,8 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
         values, box, inside = _box_values(signal, pending)
         full = inside & (values > well)
         bleeds = full.any(axis=1)
+        if not bleeds.any():  # the stars before took it all: nothing is left to spill
+            break
         pending, values, box, full = pending[bleeds], values[bleeds], box[bleeds], full[bleeds]
         _, first = np.unique(pending[:, 1], return_index=True)
         batch = np.zeros(len(pending), dtype=bool)

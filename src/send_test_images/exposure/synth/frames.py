@@ -14,9 +14,9 @@ from astropy.table import Table
 
 from send_test_images.exposure.profiles import CameraProfile
 from send_test_images.exposure.synth import detector, stars
-from send_test_images.exposure.synth.perlin import make_perlin_image
+from send_test_images.exposure.synth.perlin import Enlargement, enlargement, make_perlin_image
 from send_test_images.exposure.synth.psf import PSF_MODEL, core_sigma
-from send_test_images.exposure.synth.sky import ZEROPOINTS, make_sky, skip_sky, sky_electrons
+from send_test_images.exposure.synth.sky import ZEROPOINTS, skip_sky, sky_electrons, sky_grid
 from send_test_images.exposure.synth.spec import (
     Frame,
     FrameSketch,
@@ -25,9 +25,11 @@ from send_test_images.exposure.synth.spec import (
     sky_brightness_for,
 )
 
-SYNTH_VERSION = 3  # bump when the same seed and spec would draw different pixels
+SYNTH_VERSION = 4  # bump when the same seed and spec would draw different pixels
 # 2: PSF wings, bleed trails, fewer and fainter dust donuts, column pattern below the read noise
 # 3: star stamps from tabulated pixel fractions (a few 1e-6 of a star's flux from version 2)
+# 4: stars drawn first and the sky added to them, read-out's dark current in its offsets
+#    (the same values, summed in another order: pixels differ from version 3 by rounding)
 DEFAULT_FLAT_JITTER = 0.03  # twilight changes while flats are taken: relative level RMS
 
 
@@ -81,11 +83,13 @@ def _light(
 ) -> tuple[np.ndarray, Table]:
     shape = (camera.height, camera.width)
     sigma, sky_level = _light_params(spec, camera, params)
+    sky: Enlargement | None = None
     if spec.image == "perlin":
         signal = make_perlin_image(shape, rng, camera.full_well)
         truth = stars.empty_table()
     else:
-        signal = make_sky(shape, sky_level, rng, clouds=spec.clouds)
+        sky = enlargement(sky_grid(shape, sky_level, rng, clouds=spec.clouds), shape)
+        signal = np.zeros(shape, dtype=np.float32)  # the stars' light; the sky joins it in _expose
         params["clouds"] = float(spec.clouds)
         noise_floor = _noise_floor(spec, camera, sky_level)
         if star_table is None:
@@ -99,12 +103,35 @@ def _light(
         params["n_stars"] = len(truth)
     if spec.satellite:
         detector.add_satellite(signal, rng, sigma)
-    signal *= detector.fixed_pattern(camera).response
+    over = _expose(signal, sky, detector.fixed_pattern(camera).response, camera.full_well)
     if len(truth):
         rows, cols = _centres(truth, shape)
         full = signal[rows, cols] > np.float32(camera.full_well)
-        params["bleed_columns"] = detector.add_bleed(signal, camera.full_well, rows[full], cols[full])
+        params["bleed_columns"] = detector.add_bleed(signal, camera.full_well, rows[full], cols[full], over=over)
     return signal, truth
+
+
+def _expose(signal: np.ndarray, sky: Enlargement | None, response: np.ndarray, full_well: float) -> np.ndarray:
+    """The sky added to `signal` (the stars' light) and both through the optics' `response`,
+    in place, a band of rows at a time; returns the flat indices of the pixels over
+    `full_well`, where add_bleed starts.
+
+    Each band's sky is drawn into a buffer still in the CPU cache and the band is added,
+    scaled and searched while it is there: enlarging the whole sky first (even from C-ordered
+    rows), then scaling and searching the whole frame cost 0.94 ms at 768² against 0.72 ms.
+    """
+    height, width = signal.shape
+    rows = max(1, detector.DEFAULT_BLOCK_PIXELS // width)
+    buffer = np.empty((min(rows, height), width), dtype=np.float32)
+    well = np.float32(full_well)
+    over = []
+    for top in range(0, height, rows):
+        band = signal[top : top + rows]
+        if sky is not None:
+            band += sky.band(top, buffer[: band.shape[0]])
+        band *= response[top : top + rows]
+        over.append(np.flatnonzero(band > well) + top * width)
+    return np.concatenate(over)
 
 
 def sketch_frame(

@@ -72,10 +72,7 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if grid.shape == tuple(shape):
         return grid.astype(np.float32, copy=True)
     y0, wy = _interp_index(grid.shape[0], shape[0])
-    x0, wx = _interp_index(grid.shape[1], shape[1])
-    padded_x = np.concatenate([grid, grid[:, -1:]], axis=1)
-    rows = padded_x[:, x0] + (padded_x[:, x0 + 1] - padded_x[:, x0]) * wx  # (grid_h, width)
-    rows = np.concatenate([rows, rows[-1:]], axis=0)
+    rows = _across(grid, shape[1])
     steps = rows[1:] - rows[:-1]
     out = np.empty(shape, dtype=np.float32)
     coarse, factor = grid.shape[0], shape[0] // grid.shape[0]
@@ -101,6 +98,47 @@ def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         np.multiply(steps[row], wy[first:end, None], out=part)
         part += rows[row]
     return out
+
+
+@dataclass(frozen=True)
+class Enlargement:
+    """A float32 grid's bilinear enlargement (as `upsample` draws it), to be drawn a band of
+    rows at a time: a frame's sky is added where the frame's rows are already in the CPU
+    cache (frames.py), instead of being written whole first and read back (which costs three
+    times as much at 768², the writes missing the cache)."""
+
+    rows: np.ndarray  # (grid height + 1, width): the grid enlarged across, its last row repeated
+    steps: np.ndarray  # (grid height, width): each coarse row's change to the next
+    y0: np.ndarray  # per output row: the coarse row above it
+    wy: np.ndarray  # per output row: its weight on the coarse row below (float32)
+
+    def band(self, top: int, out: np.ndarray) -> np.ndarray:
+        """Rows top .. top + len(out) of the enlargement, written into `out` (n, width): element
+        by element `upsample`'s arithmetic (rows[y0] + steps[y0] * wy), so the same values."""
+        above = self.y0[top : top + out.shape[0]]
+        np.take(self.steps, above, axis=0, out=out, mode="clip")  # "clip": take buffers `out` otherwise
+        out *= self.wy[top : top + out.shape[0], None]
+        out += np.take(self.rows, above, axis=0, mode="clip")
+        return out
+
+
+def enlargement(grid: np.ndarray, shape: tuple[int, int]) -> Enlargement:
+    """What `Enlargement.band` needs to enlarge `grid` to `shape`: a few coarse rows' worth."""
+    y0, wy = _interp_index(grid.shape[0], shape[0])
+    rows = _across(grid, shape[1])
+    return Enlargement(rows=rows, steps=rows[1:] - rows[:-1], y0=y0, wy=wy)
+
+
+def _across(grid: np.ndarray, width: int) -> np.ndarray:
+    """`grid` enlarged across to `width` columns, its last row repeated (grid height + 1, width).
+
+    In C order: indexing the columns (grid[:, x0]) gives an array laid out column by column,
+    and reading its rows whole was then strided: a third of a 768² sky's enlargement."""
+    x0, wx = _interp_index(grid.shape[1], width)
+    padded = np.concatenate([grid, grid[:, -1:]], axis=1)
+    left, right = np.take(padded, x0, axis=1), np.take(padded, x0 + 1, axis=1)
+    rows = left + (right - left) * wx
+    return np.concatenate([rows, rows[-1:]], axis=0)
 
 
 def make_perlin_image(shape: tuple[int, int], rng: np.random.Generator,

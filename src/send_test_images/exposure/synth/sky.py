@@ -56,6 +56,19 @@ def make_sky(
     Clouds only ever add light (moonlight or city light scattered by thin cirrus) and the
     gradient has a random direction, so the mean stays close to `level`.
     """
+    return upsample(sky_grid(shape, level, rng, clouds=clouds, gradient=gradient), shape)
+
+
+def sky_grid(
+    shape: tuple[int, int],
+    level: float,
+    rng: np.random.Generator,
+    *,
+    clouds: float,
+    gradient: float = DEFAULT_GRADIENT,
+) -> np.ndarray:
+    """`make_sky`'s sky on its coarse grid (it is smooth), before the enlargement to `shape`:
+    a frame adds it a band of rows at a time (perlin.enlargement)."""
     angle = rng.uniform(0.0, 2.0 * np.pi)
     grid = coarse_shape(shape, DEFAULT_CLOUD_CELLS, DEFAULT_CLOUD_OCTAVES)
     noise = fractal_noise(grid, rng, cells=DEFAULT_CLOUD_CELLS, octaves=DEFAULT_CLOUD_OCTAVES)
@@ -64,7 +77,7 @@ def make_sky(
     tilt = (np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)) * gradient
     cirrus = np.clip(noise, 0.0, None) * np.float32(clouds)
     relative = (1.0 + tilt + cirrus - cirrus.mean()) * level
-    return upsample(relative.astype(np.float32), shape)
+    return relative.astype(np.float32)
 
 
 def skip_sky(rng: np.random.Generator) -> None:
@@ -72,4 +85,4 @@ def skip_sky(rng: np.random.Generator) -> None:
     the generator (the gradient's angle, each cloud octave's lattice of gradients), so a 1x1
     sky leaves `rng` where a full one would. A frame described without pixels
     (frames.sketch_frame) calls this so that the stars drawn next are the frame's own."""
-    make_sky((1, 1), 1.0, rng, clouds=0.0)
+    sky_grid((1, 1), 1.0, rng, clouds=0.0)
