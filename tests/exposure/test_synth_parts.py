@@ -14,7 +14,7 @@ from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, r
 from send_test_images.exposure.synth.frames import _expose
 from send_test_images.exposure.synth.perlin import enlargement, fractal_noise, upsample
 from send_test_images.exposure.synth.psf import PSF_COMPONENTS, core_sigma, erf
-from send_test_images.exposure.synth.sky import make_sky, sky_grid
+from send_test_images.exposure.synth.sky import sky_grid
 from send_test_images.exposure.synth.stars import render_stars
 
 
@@ -146,7 +146,7 @@ def test_sky_and_stars_through_the_response_band_by_band_are_those_drawn_whole()
                    "flux": [2e6, 3e4, 5e5, 900.0]})
     render_stars(stars, table, 1.5)
     response = fixed_pattern(get_camera("sq1k", width=shape[1], height=shape[0])).response
-    whole = (make_sky(shape, level, np.random.default_rng(3), clouds=0.3) + stars) * response
+    whole = (upsample(sky_grid(shape, level, np.random.default_rng(3), clouds=0.3), shape) + stars) * response
     signal = stars.copy()
     over = _expose(signal, enlargement(sky_grid(shape, level, np.random.default_rng(3), clouds=0.3), shape),
                    response, well)

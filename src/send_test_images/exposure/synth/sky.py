@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from send_test_images.exposure.synth.perlin import coarse_shape, fractal_noise, upsample
+from send_test_images.exposure.synth.perlin import coarse_shape, fractal_noise
 
 ZEROPOINTS: dict[str, float] = {
     # magnitude of a source that gives 1 electron per second through the filter
@@ -43,22 +43,6 @@ def sky_electrons(sky_brightness: float, filter_name: str, pixel_scale: float,
     return float(rate_for_magnitude(sky_brightness, filter_name)) * pixel_scale**2 * exptime
 
 
-def make_sky(
-    shape: tuple[int, int],
-    level: float,
-    rng: np.random.Generator,
-    *,
-    clouds: float,
-    gradient: float = DEFAULT_GRADIENT,
-) -> np.ndarray:
-    """A float32 sky in electrons: `level` with a gentle linear gradient and thin clouds.
-
-    Clouds only ever add light (moonlight or city light scattered by thin cirrus) and the
-    gradient has a random direction, so the mean stays close to `level`.
-    """
-    return upsample(sky_grid(shape, level, rng, clouds=clouds, gradient=gradient), shape)
-
-
 def sky_grid(
     shape: tuple[int, int],
     level: float,
@@ -67,8 +51,13 @@ def sky_grid(
     clouds: float,
     gradient: float = DEFAULT_GRADIENT,
 ) -> np.ndarray:
-    """`make_sky`'s sky on its coarse grid (it is smooth), before the enlargement to `shape`:
-    a frame adds it a band of rows at a time (perlin.enlargement)."""
+    """A float32 sky in electrons on its coarse grid: `level` with a gentle linear gradient and
+    thin clouds. It is smooth, so the frame enlarges it to `shape` only as it adds it, a band of
+    rows at a time (perlin.enlargement).
+
+    Clouds only ever add light (moonlight or city light scattered by thin cirrus) and the
+    gradient has a random direction, so the mean stays close to `level`.
+    """
     angle = rng.uniform(0.0, 2.0 * np.pi)
     grid = coarse_shape(shape, DEFAULT_CLOUD_CELLS, DEFAULT_CLOUD_OCTAVES)
     noise = fractal_noise(grid, rng, cells=DEFAULT_CLOUD_CELLS, octaves=DEFAULT_CLOUD_OCTAVES)
@@ -81,7 +70,7 @@ def sky_grid(
 
 
 def skip_sky(rng: np.random.Generator) -> None:
-    """Make exactly the draws `make_sky` makes, without its pixels: they depend on nothing but
+    """Make exactly the draws `sky_grid` makes, without its pixels: they depend on nothing but
     the generator (the gradient's angle, each cloud octave's lattice of gradients), so a 1x1
     sky leaves `rng` where a full one would. A frame described without pixels
     (frames.sketch_frame) calls this so that the stars drawn next are the frame's own."""
