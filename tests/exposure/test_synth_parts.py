@@ -110,8 +110,8 @@ def test_upsample_keeps_a_ramp_a_ramp() -> None:
 def test_upsample_is_the_same_bilinear_enlargement_whatever_the_factor(
     grid_shape: tuple[int, int], shape: tuple[int, int]
 ) -> None:
-    # whole even factors (the sky of every square camera) take a broadcast path; the pixels,
-    # and so every frame's bytes, must be those of the general one, row by row
+    # every output row is its two coarse rows weighted, whatever the factor and however the
+    # rows are banded: the pixels, and so every frame's bytes, depend on it
     from send_test_images.exposure.synth.perlin import _interp_index
 
     grid = np.random.default_rng(sum(shape)).random(grid_shape, dtype=np.float32)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+BAND_PIXELS = 1 << 17
+"""`upsample` draws this many pixels at a time: each band is written while in the CPU cache."""
 DEFAULT_CELLS = 4  # lattice cells across the frame in the coarsest octave
 DEFAULT_OCTAVES = 5
 DEFAULT_PERSISTENCE = 0.5  # amplitude ratio between successive octaves
@@ -68,35 +70,18 @@ def coarse_shape(shape: tuple[int, int], cells: int, octaves: int) -> tuple[int,
 
 
 def upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear enlargement of a float32 `grid` to `shape` (pixel centres aligned)."""
+    """Bilinear enlargement of a float32 `grid` to `shape` (pixel centres aligned).
+
+    Drawn a band of rows at a time by `Enlargement.band`, the arithmetic a frame's sky is
+    added with (frames.py), so there is one way to enlarge and every frame's bytes follow it.
+    """
     if grid.shape == tuple(shape):
         return grid.astype(np.float32, copy=True)
-    y0, wy = _interp_index(grid.shape[0], shape[0])
-    rows = _across(grid, shape[1])
-    steps = rows[1:] - rows[:-1]
+    plan = enlargement(grid, shape)
     out = np.empty(shape, dtype=np.float32)
-    coarse, factor = grid.shape[0], shape[0] // grid.shape[0]
-    half = factor // 2
-    if shape[0] == factor * coarse and factor == 2 * half and factor > 2:
-        # an even whole enlargement: between two coarse rows lie `factor` output rows, with
-        # the same weights for every pair, so the rows between all pairs are two broadcasts
-        # (element by element the loop's arithmetic, without its ~70 small steps); the half
-        # bands at either edge hold the edge row's values
-        middle = out[half : shape[0] - half].reshape(coarse - 1, factor, shape[1])
-        np.multiply(steps[: coarse - 1, None, :], wy[half : half + factor, None], out=middle)
-        middle += rows[: coarse - 1, None, :]
-        for part, row, weights in ((out[:half], 0, wy[:half]), (out[shape[0] - half :], coarse - 1, wy[-half:])):
-            np.multiply(steps[row], weights[:, None], out=part)
-            part += rows[row]
-        return out
-    # output rows between the same two coarse rows are one broadcast each: two passes over the
-    # frame, no gathered copies of the coarse rows (half the time of gathering them at 4096²)
-    starts = np.flatnonzero(np.diff(y0)) + 1
-    for first, end in zip([0, *starts.tolist()], [*starts.tolist(), shape[0]], strict=True):
-        row = int(y0[first])
-        part = out[first:end]
-        np.multiply(steps[row], wy[first:end, None], out=part)
-        part += rows[row]
+    rows = max(1, BAND_PIXELS // shape[1])
+    for top in range(0, shape[0], rows):
+        plan.band(top, out[top : top + rows])
     return out
 
 
