@@ -9,7 +9,7 @@ import pytest
 from astropy.table import Table
 
 from send_test_images.exposure.profiles import get_camera
-from send_test_images.exposure.synth import make_star_table
+from send_test_images.exposure.synth import FrameSpec, make_frame, make_star_table
 from send_test_images.exposure.synth.detector import add_bleed, fixed_pattern, read_out, standard_normal
 from send_test_images.exposure.synth.frames import _expose
 from send_test_images.exposure.synth.perlin import enlargement, fractal_noise, upsample
@@ -71,6 +71,29 @@ def test_charge_above_full_well_bleeds_along_its_column_and_is_kept() -> None:
     # 10 saturated rows with 4000 e- over the well each: 20000 e- per side fills 22 rows of 900
     assert np.flatnonzero(full).tolist() == list(range(95 - 22, 105 + 22))
     assert signal[:, 40].tolist()[:2] == [well, well]
+
+
+def test_each_star_bleeds_the_columns_with_charge_over_the_well_near_it_in_order() -> None:
+    from send_test_images.exposure.synth.detector import DEFAULT_BLEED_BOX, _bleed_tasks
+
+    rng = np.random.default_rng(11)
+    height, width = 300, 200
+    over = np.flatnonzero(rng.random(height * width) < 0.002)
+    rows, cols = rng.integers(0, height, 40), rng.integers(0, width, 40)
+    over_rows, over_cols = np.divmod(over, width)
+    expected = [(int(row), column) for row, col in zip(rows, cols, strict=True)
+                for column in sorted({int(c) for r, c in zip(over_rows, over_cols, strict=True)
+                                      if abs(r - row) <= DEFAULT_BLEED_BOX and abs(c - col) <= DEFAULT_BLEED_BOX})]
+    assert [tuple(task) for task in _bleed_tasks(over, rows, cols, height, width).tolist()] == expected
+
+
+def test_a_sky_exposed_past_full_well_is_drawn_not_a_memory_error() -> None:
+    # at 3000 s every sq768 pixel is over full well, under ~23,000 saturated stars: pairing each
+    # star with each over-full pixel asked for 100 GiB
+    camera = get_camera("sq768")
+    frame = make_frame(FrameSpec(exptime=3000, stars="synthetic"), camera, seed=3)
+    assert (frame.pixels >= camera.saturation).all()
+    assert frame.params["bleed_columns"] > 0
 
 
 def test_a_star_on_the_edge_is_cut_not_wrapped() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -312,38 +313,61 @@ def add_bleed(signal: np.ndarray, full_well: float, rows: np.ndarray, cols: np.n
     loop per column and direction was a tenth of a 768² frame); a column that two stars
     share is done once per star, in star order, as charge filling a trail depends on what
     the earlier trail left. `over`, when the caller has them, are the flat indices of the
-    pixels over full well, in order (frames.py finds them while the pixels are in the cache).
+    pixels over full well (frames.py finds them while the pixels are in the cache).
     """
-    width = signal.shape[1]
+    height, width = signal.shape
     well = np.float32(full_well)
-    # every star's columns with a pixel over full well within DEFAULT_BLEED_BOX of it, star by
-    # star, columns in order: from the frame's few over-full pixels, not a box cut per star
     if over is None:
         over = np.flatnonzero(signal.reshape(-1) > well)
-    over_rows, over_cols = np.divmod(over, width)
-    near = ((np.abs(over_rows[None, :] - rows[:, None]) <= DEFAULT_BLEED_BOX)
-            & (np.abs(over_cols[None, :] - cols[:, None]) <= DEFAULT_BLEED_BOX))
-    star, pixel = np.nonzero(near)
-    columns = np.zeros((rows.size, width), dtype=bool)
-    columns[star, over_cols[pixel]] = True
-    star, column = np.nonzero(columns)
-    pending = np.stack([rows[star], column], axis=1).astype(np.intp)
     bled = 0
-    while pending.size:
+    for tasks in _bleed_rounds(_bleed_tasks(over, rows, cols, height, width)):
         # a column whose earlier star took all its charge has nothing left to bleed
-        values, box, inside = _box_values(signal, pending)
+        values, box, inside = _box_values(signal, tasks)
         full = inside & (values > well)
         bleeds = full.any(axis=1)
-        if not bleeds.any():  # the stars before took it all: nothing is left to spill
-            break
-        pending, values, box, full = pending[bleeds], values[bleeds], box[bleeds], full[bleeds]
-        _, first = np.unique(pending[:, 1], return_index=True)
-        batch = np.zeros(len(pending), dtype=bool)
-        batch[first] = True
-        _bleed_columns(signal, well, pending[batch], values[batch], box[batch], full[batch])
-        bled += int(batch.sum())
-        pending = pending[~batch]
+        if bleeds.any():
+            _bleed_columns(signal, well, tasks[bleeds], values[bleeds], box[bleeds], full[bleeds])
+            bled += int(bleeds.sum())
     return bled
+
+
+def _bleed_tasks(over: np.ndarray, rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(star row, column) for every star's columns with a pixel of `over` (flat indices) within
+    DEFAULT_BLEED_BOX of it: star by star, columns in order.
+
+    Each of a star's 2 * DEFAULT_BLEED_BOX + 1 columns is looked up in the over-full pixels
+    sorted by column then row, so the work grows with the stars and the pixels, never with
+    their product (a sky exposed for a day is all over full well, under ~40,000 stars).
+    """
+    over_rows, over_cols = np.divmod(over, width)
+    keys = np.sort(over_cols * height + over_rows)
+    columns = cols[:, None] + np.arange(-DEFAULT_BLEED_BOX, DEFAULT_BLEED_BOX + 1)[None, :]
+    lowest = np.maximum(rows - DEFAULT_BLEED_BOX, 0)[:, None]
+    highest = np.minimum(rows + DEFAULT_BLEED_BOX, height - 1)[:, None]
+    on_frame = (columns >= 0) & (columns < width)
+    found = (np.searchsorted(keys, columns * height + highest, side="right")
+             > np.searchsorted(keys, columns * height + lowest, side="left"))
+    star, column = np.nonzero(on_frame & found)
+    return np.stack([rows[star], columns[star, column]], axis=1).astype(np.intp)
+
+
+def _bleed_rounds(tasks: np.ndarray) -> Iterator[np.ndarray]:
+    """`tasks` in rounds: the first task of each column, then the second, ...
+
+    A trail changes only its own column, so what matters is each column's order, kept here
+    (star order); a round is worked on at once, its columns distinct.
+    """
+    if not tasks.size:
+        return
+    order = np.argsort(tasks[:, 1], kind="stable")
+    by_column = tasks[order]
+    column = by_column[:, 1]
+    starts = np.flatnonzero(np.concatenate([[True], column[1:] != column[:-1]]))
+    rank = np.arange(len(by_column)) - np.repeat(starts, np.diff(np.append(starts, len(by_column))))
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    for first, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        yield by_column[by_rank[first:end]]
 
 
 def _box_values(signal: np.ndarray, tasks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
